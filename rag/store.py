@@ -1,0 +1,330 @@
+"""The Chroma index: one collection of chunks plus one collection of article records.
+
+The article collection is the manifest. An article counts as indexed only when its
+record exists *and* all `n_chunks` chunks of the same content version are present;
+`Index.reconcile()` removes anything else (orphaned or half-written versions), which
+makes every ingest step safe to kill. Article records carry the cleaned full text,
+so the UI can show an article around a cited passage.
+
+The chunk collection's metadata records the embedding model and dimension that built
+it; opening it with another model raises `ModelMismatch`, naming the fix.
+
+Embedded (`PersistentClient`) by default, a Chroma server when `chroma_host` is set.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag import schema
+from rag.settings import Settings
+
+MODEL_KEY = "embedding_model"
+DIM_KEY = "embedding_dim"
+REFRESH_KEY = "last_refresh"
+_PAGE = 2000  # rows per get() page when scanning a collection
+_WRITE_BATCH = 1000  # rows per add()/delete() call (Chroma limits the batch size)
+
+
+class StoreError(Exception):
+    """The index cannot be opened or written; the message says what to do."""
+
+
+class ModelMismatch(StoreError):
+    """The index was built with another embedding model than the settings ask for."""
+
+
+@dataclass(frozen=True)
+class ArticleRecord:
+    article_id: str
+    content_hash: str
+    n_chunks: int
+    path: str
+    date: str
+
+
+@dataclass(frozen=True)
+class Stats:
+    articles: int
+    chunks: int
+    embedding_model: str | None
+    date_min: str | None
+    date_max: str | None
+    last_refresh: str | None
+
+    def as_dict(self) -> dict:
+        return {
+            "articles": self.articles,
+            "chunks": self.chunks,
+            "embedding_model": self.embedding_model or "",
+            "date_min": self.date_min,
+            "date_max": self.date_max,
+            "last_refresh": self.last_refresh,
+        }
+
+
+def connect(settings: Settings):
+    """A Chroma client for the settings: embedded at `index_dir`, or a server."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_host:
+        try:
+            client = chromadb.HttpClient(
+                host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
+            )
+            client.heartbeat()
+        except Exception as exc:  # noqa: BLE001 - connection errors come in many types
+            raise StoreError(
+                f"Cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port} "
+                f"({exc.__class__.__name__}). Start it with `chroma run --host "
+                f"{settings.chroma_host} --port {settings.chroma_port} --path <folder>`, or unset "
+                "RAG_CHROMA_HOST to use the embedded index."
+            ) from exc
+        return client
+    path = settings.index_dir
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise StoreError(
+            f"The index folder {path} is not usable: {exc.strerror or exc}. "
+            "Set RAG_INDEX_DIR to a writable folder."
+        ) from exc
+    try:
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    except Exception as exc:  # noqa: BLE001
+        raise StoreError(
+            f"Cannot open the Chroma index in {path}: {exc}. If the folder holds something "
+            "else or a damaged index, point RAG_INDEX_DIR elsewhere or delete the folder "
+            "and run `python -m ingest` again."
+        ) from exc
+
+
+class Index:
+    """Chunks and article records of one corpus in Chroma."""
+
+    def __init__(self, settings: Settings, client=None) -> None:
+        self.settings = settings
+        self.client = client if client is not None else connect(settings)
+        self.name = settings.collection
+        self._chunks = None
+        self._articles = None
+
+    # --- collections -------------------------------------------------------
+    @property
+    def chunks(self):
+        if self._chunks is None:
+            self._chunks = self.client.get_or_create_collection(
+                self.name,
+                configuration={"hnsw": {"space": "cosine"}},
+                embedding_function=None,
+            )
+        return self._chunks
+
+    @property
+    def articles(self):
+        if self._articles is None:
+            self._articles = self.client.get_or_create_collection(
+                f"{self.name}-articles", embedding_function=None
+            )
+        return self._articles
+
+    def drop(self) -> None:
+        """Delete both collections (for --rebuild)."""
+        for name in (self.name, f"{self.name}-articles"):
+            try:
+                self.client.delete_collection(name)
+            except Exception:  # noqa: BLE001 - missing collection is fine
+                pass
+        self._chunks = self._articles = None
+
+    # --- model bookkeeping -------------------------------------------------
+    @property
+    def embedding_model(self) -> str | None:
+        return (self.chunks.metadata or {}).get(MODEL_KEY)
+
+    @property
+    def embedding_dim(self) -> int | None:
+        dim = (self.chunks.metadata or {}).get(DIM_KEY)
+        return int(dim) if dim is not None else None
+
+    def check_model(self, model_id: str, dimension: int) -> None:
+        """Raise ModelMismatch unless the index is empty or was built with this model."""
+        built_with, built_dim = self.embedding_model, self.embedding_dim
+        if built_with is None or self.chunks.count() == 0:
+            return
+        if built_with != model_id or (built_dim is not None and built_dim != dimension):
+            raise ModelMismatch(
+                f"The index at {self.settings.index_location} was built with embedding model "
+                f"{built_with!r} ({built_dim} dimensions), but the settings ask for "
+                f"{model_id!r} ({dimension} dimensions). Either rebuild the index with the "
+                f"new model: `python -m ingest --rebuild`, or set RAG_EMBEDDING_MODEL="
+                f"{built_with} to use the index as it is."
+            )
+
+    def _set_meta(self, **values) -> None:
+        meta = dict(self.chunks.metadata or {})
+        meta.update(values)
+        meta.pop("hnsw:space", None)  # legacy key, rejected by modify()
+        self.chunks.modify(metadata=meta)
+
+    def mark_model(self, model_id: str, dimension: int) -> None:
+        if self.embedding_model != model_id or self.embedding_dim != dimension:
+            self._set_meta(**{MODEL_KEY: model_id, DIM_KEY: dimension})
+
+    def mark_refreshed(self) -> None:
+        self._set_meta(**{REFRESH_KEY: dt.datetime.now(dt.UTC).isoformat(timespec="seconds")})
+
+    # --- reading -------------------------------------------------------------
+    def _scan(self, collection, include: list[str], where: dict | None = None) -> Iterator[tuple]:
+        offset = 0
+        while True:
+            page = collection.get(include=include, limit=_PAGE, offset=offset, where=where)
+            ids = page["ids"]
+            if not ids:
+                return
+            cols = [page[k] for k in include]
+            yield from zip(ids, *cols, strict=True)
+            if len(ids) < _PAGE:
+                return
+            offset += len(ids)
+
+    def records(self) -> dict[str, ArticleRecord]:
+        """Every article record, by article id."""
+        out = {}
+        for _id, meta in self._scan(self.articles, ["metadatas"]):
+            out[_id] = ArticleRecord(
+                article_id=_id,
+                content_hash=str(meta[schema.CONTENT_HASH]),
+                n_chunks=int(meta[schema.N_CHUNKS]),
+                path=str(meta.get(schema.PATH, "")),
+                date=str(meta.get(schema.DATE, "")),
+            )
+        return out
+
+    def chunk_versions(self) -> dict[tuple[str, str], list[str]]:
+        """Chunk ids grouped by (article id, content hash)."""
+        groups: dict[tuple[str, str], list[str]] = {}
+        for cid, meta in self._scan(self.chunks, ["metadatas"]):
+            key = (str(meta[schema.ARTICLE_ID]), str(meta[schema.CONTENT_HASH]))
+            groups.setdefault(key, []).append(cid)
+        return groups
+
+    def get_article(self, article_id: str) -> schema.Article | None:
+        got = self.articles.get(ids=[article_id], include=["documents", "metadatas"])
+        if not got["ids"]:
+            return None
+        return schema.Article.from_metadata(got["documents"][0] or "", got["metadatas"][0])
+
+    def iter_chunks(self) -> Iterator[tuple[str, str, dict]]:
+        """(chunk id, text, metadata) for every chunk, in pages."""
+        yield from self._scan(self.chunks, ["documents", "metadatas"])
+
+    def stats(self) -> Stats:
+        dates = [r.date for r in self.records().values() if r.date]
+        meta = self.chunks.metadata or {}
+        return Stats(
+            articles=self.articles.count(),
+            chunks=self.chunks.count(),
+            embedding_model=meta.get(MODEL_KEY),
+            date_min=min(dates) if dates else None,
+            date_max=max(dates) if dates else None,
+            last_refresh=meta.get(REFRESH_KEY),
+        )
+
+    def sources(self) -> list[str]:
+        """Distinct non-empty sources, sorted (for the UI filter)."""
+        found = {
+            str(m.get(schema.SOURCE, ""))
+            for _id, m in self._scan(self.articles, ["metadatas"])
+        }
+        return sorted(s for s in found if s)
+
+    def fingerprint(self) -> str:
+        """Changes whenever the content changes; keys caches such as the keyword index."""
+        meta = self.chunks.metadata or {}
+        return f"{self.chunks.count()}:{self.articles.count()}:{meta.get(REFRESH_KEY, '')}"
+
+    # --- writing -------------------------------------------------------------
+    def write_article(
+        self,
+        article: schema.Article,
+        content_hash: str,
+        spans: Sequence[tuple[int, int]],
+        embeddings: np.ndarray,
+    ) -> int:
+        """Store one article version: its chunks first, then its record (the commit point).
+
+        `spans` are (start, end) offsets of each chunk in `article.text`.
+        Returns the number of chunks written.
+        """
+        base = article.metadata(content_hash)
+        n = len(spans)
+        ids = [schema.chunk_id(article.id, content_hash, i) for i in range(n)]
+        metadatas = [
+            {**base, schema.CHUNK_INDEX: i, schema.N_CHUNKS: n, schema.START: s, schema.END: e}
+            for i, (s, e) in enumerate(spans)
+        ]
+        documents = [article.text[s:e] for s, e in spans]
+        for lo in range(0, n, _WRITE_BATCH):
+            hi = lo + _WRITE_BATCH
+            self.chunks.upsert(
+                ids=ids[lo:hi],
+                embeddings=embeddings[lo:hi],
+                documents=documents[lo:hi],
+                metadatas=metadatas[lo:hi],
+            )
+        self.articles.upsert(
+            ids=[article.id],
+            embeddings=[[0.0]],  # records are looked up by id only
+            documents=[article.text],
+            metadatas=[{**base, schema.N_CHUNKS: n}],
+        )
+        return n
+
+    def delete_chunks(self, ids: Sequence[str]) -> None:
+        for lo in range(0, len(ids), _WRITE_BATCH):
+            self.chunks.delete(ids=list(ids[lo : lo + _WRITE_BATCH]))
+
+    def delete_records(self, article_ids: Sequence[str]) -> None:
+        for lo in range(0, len(article_ids), _WRITE_BATCH):
+            self.articles.delete(ids=list(article_ids[lo : lo + _WRITE_BATCH]))
+
+    def remove_article(self, article_id: str, chunk_ids: Sequence[str]) -> None:
+        """Chunks first, so a kill never leaves searchable chunks without a record."""
+        self.delete_chunks(chunk_ids)
+        self.delete_records([article_id])
+
+    def reconcile(self) -> tuple[dict[str, ArticleRecord], dict[tuple[str, str], list[str]], int]:
+        """Drop orphaned and half-written versions left by an interrupted run.
+
+        Returns (records, chunk groups, number of chunks removed) as they are afterwards.
+        """
+        records = self.records()
+        groups = self.chunk_versions()
+        removed = 0
+        counts = Counter()
+        for (aid, h), ids in list(groups.items()):
+            rec = records.get(aid)
+            if rec is None or rec.content_hash != h:
+                self.delete_chunks(ids)  # orphan: no record points at this version
+                removed += len(ids)
+                del groups[(aid, h)]
+            else:
+                counts[aid] = len(ids)
+        for aid, rec in list(records.items()):
+            if counts.get(aid, 0) != rec.n_chunks:  # half-written: redo from scratch
+                ids = groups.pop((aid, rec.content_hash), [])
+                self.remove_article(aid, ids)
+                removed += len(ids)
+                del records[aid]
+        return records, groups, removed
