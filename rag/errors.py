@@ -1,0 +1,43 @@
+"""Turn the product's expected failures into one clean line on stderr and an exit code.
+
+Expected failures are the exception types below: each carries a message that says what
+to do. Anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+
+class UserError(Exception):
+    """A problem the user can fix; the message says how."""
+
+
+@dataclass
+class ExitStatus:
+    code: int = 0
+
+
+def expected_errors() -> tuple[type[BaseException], ...]:
+    from rag.embeddings import EmbeddingModelError
+    from rag.settings import SettingsError
+    from rag.store import StoreError
+
+    return (UserError, SettingsError, StoreError, EmbeddingModelError)
+
+
+@contextmanager
+def user_errors(code: int = 1) -> Iterator[ExitStatus]:
+    """Print expected errors as `error: …` and set the exit code; interrupt exits 130."""
+    status = ExitStatus()
+    try:
+        yield status
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        status.code = 130
+    except expected_errors() as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        status.code = code
