@@ -43,6 +43,20 @@ def resolve_model_path(name: str) -> str:
     return name
 
 
+def passage_for_embedding(title: str, text: str) -> str:
+    r"""The text embedded for a chunk: its article title gives context to later chunks.
+
+    >>> passage_for_embedding("Kreml lehnt NATO-Truppen ab", "Peskow sagte …")
+    'Kreml lehnt NATO-Truppen ab\nPeskow sagte …'
+    >>> passage_for_embedding("Putin hob hervor", "Putin hob hervor, dass …")
+    'Putin hob hervor, dass …'
+    """
+    title = title.strip()
+    if not title or text.startswith(title.rstrip("…").strip()):
+        return text
+    return f"{title}\n{text}"
+
+
 class Embedder(Embeddings):
     """Batched sentence-transformers encoder with query/passage prefixes."""
 

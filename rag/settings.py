@@ -171,6 +171,7 @@ def load_settings(**overrides) -> Settings:
             env = f"RAG_{field.upper()}" if err["loc"] else "settings"
             problems.append(f"{env}: {err['msg']}")
         raise SettingsError(
-            "Invalid settings:\n  " + "\n  ".join(problems)
+            "Invalid settings:\n  "
+            + "\n  ".join(problems)
             + "\nFix the environment variable(s) or .env file; see README 'Configuration'."
         ) from None

@@ -244,8 +244,7 @@ class Index:
     def sources(self) -> list[str]:
         """Distinct non-empty sources, sorted (for the UI filter)."""
         found = {
-            str(m.get(schema.SOURCE, ""))
-            for _id, m in self._scan(self.articles, ["metadatas"])
+            str(m.get(schema.SOURCE, "")) for _id, m in self._scan(self.articles, ["metadatas"])
         }
         return sorted(s for s in found if s)
 

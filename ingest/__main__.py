@@ -1,0 +1,202 @@
+"""`python -m ingest [PATH ...]`: refresh the index from corpus files and folders."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+EPILOG = """\
+examples:
+  python -m ingest                         refresh from corpus/ (the default folder)
+  python -m ingest corpus/ ~/exports/      several folders and files at once
+  python -m ingest --dry-run               show what would change, write nothing
+  python -m ingest --rebuild               drop the index and embed everything again
+                                           (needed after changing RAG_EMBEDDING_MODEL)
+  python -m ingest articles.csv --csv-columns label,text --csv-delimiter ';' --csv-quotechar "'"
+
+Supported files: .txt (incl. the 'date YYYY-MM-DD … <BR \\/>' export format), .md,
+.json, .jsonl/.ndjson, .csv/.tsv, .html/.htm. Articles whose files were deleted from the
+given folders are removed from the index (unless --keep-missing); articles from other
+folders stay. Exit code 0 when the run finished, even if some files were skipped;
+1 or 2 on a fatal error (unusable index, bad settings, model mismatch).
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m ingest",
+        description="Read news articles, chunk and embed them, and bring the index up to date.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        metavar="PATH",
+        help="files or folders to ingest (default: RAG_CORPUS_DIR, i.e. corpus/)",
+    )
+    p.add_argument("--rebuild", action="store_true", help="drop the index first, re-embed all")
+    p.add_argument("--dry-run", action="store_true", help="report what would change; write nothing")
+    p.add_argument(
+        "--keep-missing",
+        action="store_true",
+        help="keep indexed articles whose files are gone instead of removing them",
+    )
+    p.add_argument(
+        "--csv-columns",
+        metavar="A,B,…",
+        help="column names for CSV files without a header, e.g. label,text",
+    )
+    p.add_argument("--csv-delimiter", metavar="CHAR", help="CSV delimiter (default: detected)")
+    p.add_argument(
+        "--csv-quotechar", metavar="CHAR", help="CSV quote character (default: detected)"
+    )
+    p.add_argument("--source", default="", help="outlet name for articles that name none")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "-v", "--verbose", action="store_true", help="list every added/updated/removed article"
+    )
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from rag.errors import user_errors
+    from rag.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for flag in ("csv_delimiter", "csv_quotechar"):
+        value = getattr(args, flag)
+        if value is not None and len(value) != 1:
+            print(
+                f"error: --{flag.replace('_', '-')} takes one character, got {value!r}",
+                file=sys.stderr,
+            )
+            return 2
+
+    with user_errors() as status:
+        status.code = _run(args, settings)
+    return status.code
+
+
+def _run(args, settings) -> int:
+    from ingest.pipeline import run_ingest
+    from ingest.readers import ReadOptions
+
+    paths = args.paths or [settings.corpus_dir]
+    options = ReadOptions(
+        csv_columns=tuple(c.strip() for c in args.csv_columns.split(","))
+        if args.csv_columns
+        else None,
+        csv_delimiter=args.csv_delimiter,
+        csv_quotechar=args.csv_quotechar,
+        default_source=args.source,
+        max_article_chars=settings.max_article_chars,
+    )
+    bar = _ProgressBar(enabled=not (args.quiet or args.json))
+    try:
+        summary = run_ingest(
+            paths,
+            settings,
+            options=options,
+            rebuild=args.rebuild,
+            dry_run=args.dry_run,
+            keep_missing=args.keep_missing,
+            progress=bar,
+        )
+    finally:
+        bar.close()
+    if args.json:
+        out = summary.as_dict()
+        out["problems"] = [
+            {"path": _show(p.path), "line": p.line, "reason": p.reason, "skipped": p.skipped}
+            for p in summary.failed + summary.warnings
+        ]
+        out["duplicate_of"] = dict(summary.duplicates)
+        print(json.dumps(out, ensure_ascii=False))
+    else:
+        _print_summary(summary, settings, verbose=args.verbose)
+    return 0
+
+
+class _ProgressBar:
+    """tqdm over files, shown on a terminal (or when forced) and only for longer runs."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and (sys.stderr.isatty() or os.environ.get("RAG_PROGRESS") == "1")
+        self.bar = None
+
+    def __call__(self, done: int, total: int, current: str) -> None:
+        if not self.enabled or total < 2:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="file", desc="ingest", file=sys.stderr)
+        self.bar.n = done
+        self.bar.set_postfix_str(Path(current).name[:40] if current else "", refresh=False)
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _show(path: str) -> str:
+    """A path relative to the working directory when it is below it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except (ValueError, OSError):
+        return path
+
+
+def _print_summary(s, settings, verbose: bool) -> None:
+    head = "Dry run (nothing written)" if s.dry_run else "Ingest finished"
+    print(
+        f"{head} in {s.seconds:.1f} s — index: {settings.index_location}, "
+        f"collection {settings.collection!r}"
+    )
+    rows = [
+        ("added", len(s.added)),
+        ("updated", len(s.updated)),
+        ("unchanged", s.unchanged),
+        ("removed", len(s.removed)),
+        ("duplicates", len(s.duplicates)),
+        ("failed", len(s.failed)),
+        ("chunks written", s.chunks_written),
+    ]
+    if s.repaired_chunks:
+        rows.append(("repaired (leftovers of an interrupted run)", s.repaired_chunks))
+    for name, n in rows:
+        print(f"  {name:<15}{n:>7}")
+    if verbose:
+        for label, ids in (("added", s.added), ("updated", s.updated), ("removed", s.removed)):
+            for aid in ids:
+                print(f"  {label}: {aid}")
+    if s.duplicates:
+        print("Duplicates (stored once):")
+        for dup, kept in s.duplicates[:50]:
+            print(f"  {dup}  = same text as  {kept}")
+        if len(s.duplicates) > 50:
+            print(f"  … and {len(s.duplicates) - 50} more")
+    for title, problems in (("Skipped:", s.failed), ("Warnings:", s.warnings)):
+        if problems:
+            print(title)
+            for p in problems[:100]:
+                where = f"{_show(p.path)}:{p.line}" if p.line else _show(p.path)
+                print(f"  {where}: {p.reason}")
+            if len(problems) > 100:
+                print(f"  … and {len(problems) - 100} more (use --json for all)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,266 @@
+"""Incremental ingest: corpus files -> chunks -> embeddings -> the Chroma index.
+
+One pass over the sources, streaming: articles are read, compared with the index by
+content hash, and only new or changed ones are chunked and embedded, in batches, so
+memory stays flat however large the corpus is. Each article version is written chunks
+first and record last (see rag.store), and the old version is deleted after the new one
+is in, so a run killed at any moment leaves nothing that the next run's
+`Index.reconcile()` cannot clean up.
+
+Scope of removal: an indexed article disappears when its file lies under one of the
+paths given to this run and the article was not read again (deleted file or record).
+Articles from other folders, and from files that failed to read this time, are kept.
+
+Duplicates (same cleaned text under another id) are stored once: the copy already in
+the index, else the first one read (sorted path order), wins; later copies are reported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingest.chunk import chunk_spans
+from ingest.clean import content_hash as text_hash
+from ingest.readers import Problem, ReadOptions, iter_files, read_file
+from rag import schema
+from rag.settings import Settings
+from rag.store import Index
+
+# Embed when this many chunks are waiting: big enough for efficient batches,
+# small enough that memory does not grow with the corpus.
+_EMBED_BATCH_CHUNKS = 256
+
+Progress = Callable[[int, int, str], None]  # (files done, files total, current file)
+
+
+@dataclass
+class Summary:
+    """What one ingest run did."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    removed: list[str] = field(default_factory=list)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (skipped id, kept id)
+    failed: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    chunks_written: int = 0
+    repaired_chunks: int = 0  # leftovers of an interrupted run cleaned up
+    seconds: float = 0.0
+    dry_run: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed or self.repaired_chunks)
+
+    def as_dict(self) -> dict:
+        return {
+            "added": len(self.added),
+            "updated": len(self.updated),
+            "unchanged": self.unchanged,
+            "removed": len(self.removed),
+            "duplicates": len(self.duplicates),
+            "failed": len(self.failed),
+            "warnings": len(self.warnings),
+            "chunks_written": self.chunks_written,
+            "repaired_chunks": self.repaired_chunks,
+            "seconds": round(self.seconds, 2),
+            "dry_run": self.dry_run,
+        }
+
+
+def version_hash(article: schema.Article) -> str:
+    """Hash of everything stored for an article: a change in text or metadata re-indexes it."""
+    h = hashlib.sha256()
+    for part in (article.text, article.title, article.date or "", article.source, article.url):
+        h.update(part.encode("utf-8"))
+        h.update(b"\x1f")
+    return h.hexdigest()
+
+
+@dataclass
+class _Pending:
+    article: schema.Article
+    version: str
+    spans: list[tuple[int, int]]
+    old_chunk_ids: list[str]
+    is_new: bool
+
+
+class _Writer:
+    """Collects new/changed articles and embeds + writes them in batches."""
+
+    def __init__(self, index: Index, settings: Settings, embedder_factory, summary: Summary):
+        self.index = index
+        self.settings = settings
+        self.embedder_factory = embedder_factory
+        self.embedder = None
+        self.summary = summary
+        self.pending: list[_Pending] = []
+        self.n_chunks = 0
+
+    def add(self, item: _Pending) -> None:
+        self.pending.append(item)
+        self.n_chunks += len(item.spans)
+        if self.n_chunks >= _EMBED_BATCH_CHUNKS:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        if self.embedder is None:
+            self.embedder = self.embedder_factory()
+            self.index.check_model(self.embedder.model_id, self.embedder.dimension)
+            self.index.mark_model(self.embedder.model_id, self.embedder.dimension)
+        from rag.embeddings import passage_for_embedding
+
+        texts = [
+            passage_for_embedding(p.article.title, p.article.text[s:e])
+            for p in self.pending
+            for s, e in p.spans
+        ]
+        vectors = self.embedder.encode_passages(texts)
+        row = 0
+        for p in self.pending:
+            n = len(p.spans)
+            self.index.write_article(p.article, p.version, p.spans, vectors[row : row + n])
+            row += n
+            if p.old_chunk_ids:
+                self.index.delete_chunks(p.old_chunk_ids)
+            (self.summary.added if p.is_new else self.summary.updated).append(p.article.id)
+            self.summary.chunks_written += n
+        self.pending.clear()
+        self.n_chunks = 0
+
+
+def run_ingest(
+    paths: Sequence[Path],
+    settings: Settings,
+    *,
+    options: ReadOptions | None = None,
+    rebuild: bool = False,
+    dry_run: bool = False,
+    keep_missing: bool = False,
+    progress: Progress | None = None,
+    index: Index | None = None,
+    embedder=None,
+) -> Summary:
+    """Bring the index in line with the articles under `paths`."""
+    started = time.perf_counter()
+    summary = Summary(dry_run=dry_run)
+    options = options or ReadOptions(max_article_chars=settings.max_article_chars)
+    index = index or Index(settings)
+    if rebuild and not dry_run:
+        index.drop()
+    if index.embedding_model not in (None, settings.embedding_model) and index.chunks.count():
+        # Fail before reading anything; the dimension is checked once the model is loaded.
+        index.check_model(settings.embedding_model, -1)
+
+    def load_embedder():
+        if embedder is not None:
+            return embedder
+        from rag.embeddings import Embedder
+
+        return Embedder.from_settings(settings)
+
+    if dry_run:
+        records = index.records()
+        groups = index.chunk_versions()
+    else:
+        records, groups, summary.repaired_chunks = index.reconcile()
+    existing = [Path(p) for p in paths if Path(p).exists()]
+    roots = [p.resolve() for p in existing]  # a mistyped path must not empty the index
+    text_owner = _hashes_outside_scope(index, records, roots)
+    writer = _Writer(index, settings, load_embedder, summary)
+    seen: set[str] = set()
+    failed_paths: set[str] = set()
+
+    files = list(iter_files(existing))
+    for done, (root, path) in enumerate(files):
+        if progress:
+            progress(done, len(files), str(path))
+        for item in read_file(path, root, options):
+            if isinstance(item, Problem):
+                if item.skipped:
+                    summary.failed.append(item)
+                    if item.line is None:  # the whole file failed: keep what it had
+                        failed_paths.add(str(path.resolve()))
+                else:
+                    summary.warnings.append(item)
+                continue
+            _consider(item, records, groups, text_owner, seen, summary, writer, settings, dry_run)
+    if not dry_run:
+        writer.flush()
+    for problem in _missing_paths(paths):
+        summary.failed.append(problem)
+
+    if not keep_missing:
+        for aid, rec in records.items():
+            if aid in seen or rec.path in failed_paths or not _in_scope(rec.path, roots):
+                continue
+            if not dry_run:
+                index.remove_article(aid, groups.get((aid, rec.content_hash), []))
+            summary.removed.append(aid)
+    if not dry_run:
+        index.mark_refreshed()
+    if progress:
+        progress(len(files), len(files), "")
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _consider(article, records, groups, text_owner, seen, summary, writer, settings, dry_run):
+    """Decide what to do with one article read from the corpus."""
+    if article.id in seen:
+        summary.failed.append(
+            Problem(article.path, None, f"duplicate article id {article.id!r}; kept the first")
+        )
+        return
+    th = text_hash(article.text)
+    owner = text_owner.setdefault(th, article.id)
+    if owner != article.id:
+        summary.duplicates.append((article.id, owner))
+        return
+    seen.add(article.id)
+    version = version_hash(article)
+    rec = records.get(article.id)
+    if rec is not None and rec.content_hash == version:
+        summary.unchanged += 1
+        return
+    spans = chunk_spans(article.text, settings.chunk_size, settings.chunk_overlap)
+    if not spans:
+        summary.failed.append(Problem(article.path, None, "no text left after cleaning"))
+        return
+    old = groups.get((article.id, rec.content_hash), []) if rec else []
+    item = _Pending(article, version, spans, old, is_new=rec is None)
+    if dry_run:
+        (summary.added if item.is_new else summary.updated).append(article.id)
+        summary.chunks_written += len(spans)
+    else:
+        writer.add(item)
+
+
+def _hashes_outside_scope(index: Index, records, roots) -> dict[str, str]:
+    """Text hash -> article id for indexed articles this run will neither read nor remove."""
+    outside = [aid for aid, rec in records.items() if not _in_scope(rec.path, roots)]
+    owners: dict[str, str] = {}
+    for lo in range(0, len(outside), 500):
+        got = index.articles.get(ids=outside[lo : lo + 500], include=["documents"])
+        for aid, text in zip(got["ids"], got["documents"], strict=True):
+            owners.setdefault(text_hash(text or ""), aid)
+    return owners
+
+
+def _in_scope(path: str, roots: list[Path]) -> bool:
+    if not path:
+        return False
+    p = Path(path)
+    return any(p == root or root in p.parents for root in roots)
+
+
+def _missing_paths(paths: Sequence[Path]) -> list[Problem]:
+    return [Problem(str(p), None, "no such file or folder") for p in paths if not Path(p).exists()]
