@@ -161,7 +161,7 @@ def _is_e5(model_name: str) -> bool:
 
 
 def load_settings(**overrides) -> Settings:
-    """Settings from the environment and `.env`; bad values raise SettingsError naming the variable."""
+    """Settings from the environment and `.env`; bad values raise SettingsError naming it."""
     try:
         return Settings(**overrides)
     except ValidationError as exc:

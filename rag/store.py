@@ -14,6 +14,7 @@ Embedded (`PersistentClient`) by default, a Chroma server when `chroma_host` is 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -141,10 +142,8 @@ class Index:
     def drop(self) -> None:
         """Delete both collections (for --rebuild)."""
         for name in (self.name, f"{self.name}-articles"):
-            try:
+            with contextlib.suppress(Exception):  # a missing collection is fine
                 self.client.delete_collection(name)
-            except Exception:  # noqa: BLE001 - missing collection is fine
-                pass
         self._chunks = self._articles = None
 
     # --- model bookkeeping -------------------------------------------------
