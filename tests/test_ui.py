@@ -1,0 +1,134 @@
+"""The UI's rendering helpers show untrusted text as text and mark the cited sentences."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+
+import pytest
+from markdown_it import MarkdownIt
+
+from rag import ui
+
+HOSTILE = [
+    "<script>alert(1)</script>",
+    '<img src=x onerror="alert(1)">',
+    "[klick](javascript:alert(1))",
+    "![](http://127.0.0.1:9/beacon.png)",
+    "javascript:alert(document.cookie)",
+    "http://example.com/x and www.example.com",
+    "<https://example.com>",
+    "mail me: a@b.example",
+    "**bold** _it_ `code` ~~strike~~",
+    "# Heading\n- item\n1. item\n> quote\n---",
+    "    indented code\n\tand a tab",
+    "| a | b |\n|---|---|\n| 1 | 2 |",
+    "$x^2$ and $$\\int$$",
+    ":red[rot] :material/home: :smile:",
+    '<a href="javascript:alert(2)">Link</a>',
+    "&lt;script&gt; &amp; &#60;",
+    "",
+    "Émoji 🗞️ und Umlaute: „Zitat“ – ok",
+]
+
+
+def render(markdown_source: str) -> str:
+    """HTML as a CommonMark renderer with raw HTML enabled would produce it."""
+    return MarkdownIt("commonmark", {"html": True}).enable("table").render(markdown_source)
+
+
+def visible_text(rendered: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", rendered))
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_safe_markdown_renders_untrusted_text_literally_and_inert(text):
+    source = ui.safe_markdown(text)
+    rendered = render(source)
+    assert not re.search(r"<(a|img|script|iframe|h1|ul|ol|li|pre|code|table|em|strong)\b", rendered)
+    for active in ("javascript:", "http:", "www.", "$", ":red[", "<"):
+        assert active not in source  # no autolink, math or directive can start
+    words = lambda s: re.sub(r"\s+", " ", s).strip()  # noqa: E731 - local shorthand
+    assert words(visible_text(rendered)) == words(text)
+
+
+def test_escape_stream_equals_escaping_the_joined_text():
+    text = "Er sagte:\n   [1] <b>Nein</b>\n\n  - ![x](http://a.b/c.png)\tok"
+    pieces = [text[i : i + 3] for i in range(0, len(text), 3)]
+    assert "".join(ui.escape_stream(pieces)) == ui.safe_markdown(text)
+
+
+def test_highlight_marks_exactly_the_given_spans_and_escapes_the_rest():
+    quote = "Erster Satz <b>. Zweiter [Satz](javascript:x). Dritter."
+    second = quote.index("Zweiter")
+    spans = [(second, quote.index(" Dritter"))]
+    rendered = render(ui.highlight_html(quote, spans, style="s"))
+    marked = re.findall(r"<mark style=\"s\">(.*?)</mark>", rendered)
+    assert [html.unescape(m) for m in marked] == ["Zweiter [Satz](javascript:x)."]
+    assert "<a " not in rendered and "<b>" not in rendered
+
+
+@pytest.mark.parametrize(
+    ("spans", "expected"),
+    [
+        ([], []),
+        ([(3, 1)], []),
+        ([(-5, 2), (1, 4)], [(0, 4)]),
+        ([(2, 4), (4, 6)], [(2, 6)]),
+        ([(8, 50)], [(8, 10)]),
+        ([(11, 12)], []),
+    ],
+)
+def test_merge_spans_clips_sorts_and_joins(spans, expected):
+    assert ui.merge_spans(spans, 10) == expected
+
+
+def test_article_view_tints_the_passage_and_marks_cited_sentences_inside_it():
+    text = "Vorher <i>.\n\nDie Passage. Der zitierte Satz.\n\nDanach."
+    start = text.index("Die Passage")
+    end = text.index("\n\nDanach")
+    cited = "Der zitierte Satz."
+    rel = (text.index(cited) - start, text.index(cited) - start + len(cited))
+    rendered = render(ui.article_html(text, start, end, [rel]))
+    assert visible_text(rendered).split() == text.split()
+    tinted = re.search(r"<span style=\"[^\"]+\">(.*?)</span>", rendered).group(1)
+    assert visible_text(tinted) == text[start:end]
+    assert re.search(r"<mark[^>]*>Der zitierte Satz\.</mark>", rendered)
+    assert "<i>" not in rendered
+
+
+def test_locate_finds_a_passage_that_moved_and_reports_one_that_is_gone():
+    text = "Neu eingefügt. Alter Satz hier."
+    assert ui.locate(text, "Alter Satz", 15, 25) == (15, 25)
+    assert ui.locate(text, "Alter Satz", 0, 10) == (15, 25)
+    assert ui.locate(text, "Verschwunden", 0, 12) == (None, None)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["javascript:alert(1)", "JaVaScRiPt:x", "data:text/html,x", "http://a b", "", "ftp://x"],
+)
+def test_source_link_refuses_anything_but_plain_web_urls(url):
+    assert ui.source_link(url) is None
+
+
+def test_source_label_and_weak_support_note_are_text():
+    label = ui.source_label(2, "<b>Titel</b> [x](javascript:y)", "2025-09-05", "ORF")
+    expected = "[2] <b>Titel</b> [x](javascript:y) · 2025-09-05 · ORF"
+    assert visible_text(render(label)).strip() == expected
+    assert ui.support_note(True, 0.9) is None
+    assert ui.support_note(False, 0.21).startswith(ui.WEAK_SUPPORT)
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Was sagte Peskow?", "answer-2025-09-05-1403-was-sagte-peskow.md"),
+        ("../../etc/passwd", "answer-2025-09-05-1403-etc-passwd.md"),
+        ("???", "answer-2025-09-05-1403.md"),
+        ("Путин", "answer-2025-09-05-1403.md"),
+    ],
+)
+def test_export_filename_is_safe(question, expected):
+    assert ui.export_filename(question, dt.datetime(2025, 9, 5, 14, 3)) == expected
