@@ -74,7 +74,9 @@ class Embedder(Embeddings):
         self.passage_prefix = passage_prefix
         self.batch_size = batch_size
         self._model = _load_sentence_transformer(resolve_model_path(model_name), device)
-        self.dimension: int = int(self._model.get_sentence_embedding_dimension())
+        dim = getattr(self._model, "get_embedding_dimension", None)  # renamed in ST 6
+        dim = dim or self._model.get_sentence_embedding_dimension
+        self.dimension: int = int(dim())
         self.max_tokens: int = int(self._model.max_seq_length or 512)
 
     @classmethod
