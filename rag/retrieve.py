@@ -1,0 +1,195 @@
+"""Question -> ranked passages: dense search in Chroma plus BM25, fused per query,
+filtered by date and source, near-duplicates collapsed, optionally reranked.
+
+Flow of `Retriever.search`:
+1. the keyword index is refreshed if the Chroma content changed (`Index.fingerprint()`);
+2. dense candidates come from the chunk collection (HNSW, with a `where` filter), keyword
+   candidates from BM25 over the same chunks (with the same filter as a row mask);
+3. every candidate gets both scores: BM25 from the full score vector, the cosine of
+   keyword-only candidates from their stored embeddings; candidate texts and metadata are
+   always read from Chroma, so a keyword hit for a chunk deleted a moment ago is dropped;
+4. the two are fused with a per-query keyword weight (see `rag.fusion`);
+5. an optional cross-encoder reorders the best few; near-duplicates are collapsed.
+
+Shortcuts: the candidate pool is a fixed number per signal (`CANDIDATES`), which bounds
+latency; a passage ranked below it by both signals is never seen.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag import fusion, schema
+from rag.embeddings import Embedder
+from rag.errors import UserError
+from rag.keyword import KeywordIndex, keyword_index_for, tokenize
+from rag.schema import Passage
+from rag.settings import Settings
+from rag.store import Index
+
+CANDIDATES = 50  # per signal; the fused pool is at most twice this
+SIGNALS = ("dense", "bm25")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrict a search to a date range (ISO dates, inclusive) and/or some sources."""
+
+    date_from: str | None = None
+    date_to: str | None = None
+    sources: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("date_from", "date_to"):
+            value = getattr(self, name)
+            if value:
+                try:
+                    dt.date.fromisoformat(value)
+                except ValueError:
+                    raise UserError(
+                        f"{name} {value!r} is not a date; use the form YYYY-MM-DD."
+                    ) from None
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise UserError(
+                f"date_from {self.date_from} is after date_to {self.date_to}; swap them."
+            )
+        object.__setattr__(self, "sources", tuple(s for s in self.sources if s))
+
+    @property
+    def active(self) -> bool:
+        return bool(self.date_from or self.date_to or self.sources)
+
+    @property
+    def date_range(self) -> tuple[int, int]:
+        """(from, to) as YYYYMMDD ints, 0 where open."""
+        return schema.date_to_int(self.date_from), schema.date_to_int(self.date_to)
+
+    def where(self) -> dict | None:
+        """The Chroma `where` clause, or None when nothing is filtered."""
+        lo, hi = self.date_range
+        clauses: list[dict] = []
+        if lo:
+            clauses.append({schema.DATE_INT: {"$gte": lo}})
+        if hi:
+            clauses.append({schema.DATE_INT: {"$lte": hi}})
+            clauses.append({schema.DATE_INT: {"$gt": 0}})  # unknown dates are out of range
+        if self.sources:
+            clauses.append({schema.SOURCE: {"$in": list(self.sources)}})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+class Retriever:
+    """Hybrid dense + BM25 retrieval over one Index."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        index: Index,
+        embedder: Embedder,
+        *,
+        signals: tuple[str, ...] = SIGNALS,
+    ) -> None:
+        unknown = set(signals) - set(SIGNALS)
+        if unknown or not signals:
+            raise ValueError(f"signals must be a non-empty subset of {SIGNALS}, got {signals}")
+        self.settings = settings
+        self.index = index
+        self.embedder = embedder
+        self.signals = tuple(signals)
+        self._keyword: KeywordIndex | None = None
+        self._reranker = None
+        if settings.reranker_model:
+            from rag.rerank import Reranker
+
+            self._reranker = Reranker(settings.reranker_model, device=settings.embedding_device)
+
+    def refresh(self) -> None:
+        """Reload the keyword index if the index content changed (cheap when unchanged)."""
+        if "bm25" in self.signals:
+            self._keyword = keyword_index_for(self.index)
+
+    def search(self, query: str, k: int | None = None, filters: Filters | None = None):
+        """The k best passages for the query, best first, with per-signal scores."""
+        k = k or self.settings.top_k
+        filters = filters or Filters()
+        if not query or not query.strip() or self.index.chunks.count() == 0:
+            return []
+        self.refresh()
+        qvec = self.embedder.encode_queries([query])[0]
+        pool: dict[str, Passage] = {}
+        if "dense" in self.signals:
+            self._dense(qvec, filters, pool)
+        weight, best = 0.0, 0.0
+        if "bm25" in self.signals and self._keyword is not None:
+            weight, best = self._add_keyword(query, qvec, filters, pool)
+        if "dense" not in self.signals:
+            weight = 1.0
+        for p in pool.values():
+            p.scores["fused"] = fusion.fuse(p.scores["dense"], p.scores["bm25"], best, weight)
+            p.scores["keyword_weight"] = weight
+            p.score = p.scores["fused"]
+        ranked = sorted(pool.values(), key=lambda p: (-p.score, p.chunk_id))
+        if self._reranker is not None:
+            ranked = self._reranker.rerank(query, ranked)
+        return fusion.collapse_duplicates(ranked, k)
+
+    # --- signals -------------------------------------------------------------------
+    def _dense(self, qvec: np.ndarray, filters: Filters, pool: dict[str, Passage]) -> None:
+        got = self.index.chunks.query(
+            query_embeddings=[qvec.tolist()],
+            n_results=CANDIDATES,
+            where=filters.where(),
+            include=["documents", "metadatas", "distances"],
+        )
+        for cid, text, meta, dist in zip(
+            got["ids"][0],
+            got["documents"][0],
+            got["metadatas"][0],
+            got["distances"][0],
+            strict=True,
+        ):
+            p = Passage.from_chroma(cid, text or "", meta)
+            p.scores = {"dense": 1.0 - float(dist), "bm25": 0.0}
+            pool[cid] = p
+
+    def _add_keyword(
+        self, query: str, qvec: np.ndarray, filters: Filters, pool: dict[str, Passage]
+    ) -> tuple[float, float]:
+        """Add BM25 scores and candidates to the pool; returns (keyword weight, best BM25)."""
+        kw = self._keyword
+        terms = tokenize(query)
+        weight = fusion.keyword_weight(kw.match_strength(terms))
+        scores = kw.scores(terms)
+        if scores.size == 0:
+            return 0.0, 0.0
+        if filters.active:
+            lo, hi = filters.date_range
+            scores = np.where(kw.mask(lo, hi, filters.sources), scores, 0.0)
+        best = float(scores.max())
+        rows = kw.row_of
+        for p in pool.values():
+            row = rows.get(p.chunk_id)
+            p.scores["bm25"] = float(scores[row]) if row is not None else 0.0
+        if (weight == 0.0 and "dense" in self.signals) or best <= 0.0:
+            return weight, best  # BM25 cannot add anything; skip fetching its candidates
+        n = min(CANDIDATES, scores.size)
+        top = np.argpartition(-scores, n - 1)[:n]
+        new = [kw.ids[r] for r in top if scores[r] > 0 and kw.ids[r] not in pool]
+        if new:
+            got = self.index.chunks.get(ids=new, include=["documents", "metadatas", "embeddings"])
+            for cid, text, meta, emb in zip(
+                got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
+            ):
+                p = Passage.from_chroma(cid, text or "", meta)
+                dense = float(np.dot(np.asarray(emb, dtype=np.float32), qvec))
+                p.scores = {
+                    "dense": dense if "dense" in self.signals else 0.0,
+                    "bm25": float(scores[rows[cid]]),
+                }
+                pool[cid] = p
+        return weight, best
