@@ -3,14 +3,21 @@
 Article text and model output may contain markup (`<script>`, `[x](javascript:…)`,
 `![](http://…)`, bare URLs). Streamlit's `st.markdown` renders Markdown, GFM autolinks,
 LaTeX (`$…$`) and its own `:color[…]` / `:emoji:` directives, so everything untrusted is
-passed through `safe_markdown`: every ASCII punctuation character becomes a numeric HTML
-character reference (`[` -> `&#91;`). Markdown decodes those back to the characters *as
-text*, and no Markdown, HTML, math or autolink construct can start without its literal
-punctuation. Letters, digits and non-ASCII text stay as they are.
+passed through `safe_markdown`:
 
-Because the escaping works character by character, escaping the pieces of a stream and
-joining them equals escaping the joined text; `escape_stream` only has to carry the
-"at the start of a line" state (leading spaces would open an indented code block).
+- every ASCII punctuation character becomes a numeric character reference (`[` ->
+  `&#91;`); Markdown decodes those back to the characters *as text*, so no Markdown, HTML,
+  math or directive construct can start without its literal punctuation;
+- GFM autolinks are found in the *decoded* text (`http://`, `www.`, `a@b.c`), so a word
+  joiner (U+2060, invisible) goes before `://`, the dot of `www.` and `@`, which breaks
+  the pattern. Shortcut: a URL copied out of the page carries that invisible character;
+- indentation at the start of a line is dropped (it would open a code block) and line
+  breaks become hard breaks.
+
+Each character is escaped on its own given a few characters of context, so the text is
+turned into one Markdown "cell" per character (`_cells`): slices of cells join to the
+Markdown of the slice, highlight tags go between cells, and `escape_stream` emits cells as
+soon as the two characters of look-ahead they need have arrived.
 
 The only raw HTML this module emits is its own `<mark>`/`<span>` tags around escaped
 text; callers pass that to `st.markdown(..., unsafe_allow_html=True)` and nothing else.
@@ -23,12 +30,16 @@ import re
 import string
 from collections.abc import Iterable, Iterator, Sequence
 
-_ESCAPES = {ord(c): f"&#{ord(c)};" for c in string.punctuation}
-_ESCAPES[ord("\n")] = "  \n"  # a hard line break: keep the writer's line breaks
-_ESCAPES[ord("\r")] = ""
-_ESCAPES[ord("\t")] = " "
-_INDENT = re.compile(r"\n[ \t\u00a0]+")
+_ESCAPES = {c: f"&#{ord(c)};" for c in string.punctuation}
+_ESCAPES["\n"] = "  \n"  # a hard line break: keep the writer's line breaks
+_ESCAPES["\r"] = ""
+_ESCAPES["\t"] = " "
 _INDENT_CHARS = " \t\u00a0"
+_WORD_JOINER = "\u2060"
+# Positions where a GFM autolink (http://…, www.…, a@b.c, mailto:) could be recognised.
+_AUTOLINK = re.compile(r"(?=://)|(?<=www)(?=\.)|(?=@)", re.IGNORECASE)
+_CONTEXT = 3  # characters before a position that _AUTOLINK looks at
+_LOOKAHEAD = 2  # characters after it
 
 PASSAGE_STYLE = "background-color: rgba(255, 200, 0, 0.18); border-radius: 2px;"
 MARK_STYLE = "background-color: rgba(255, 200, 0, 0.65); color: inherit; padding: 0 1px;"
@@ -43,27 +54,46 @@ def safe_markdown(text: str) -> str:
     >>> safe_markdown("Eins\\n    zwei")
     'Eins  \\nzwei'
     """
-    return _escape(text, at_line_start=True)
+    return "".join(_cells(text)[0])
 
 
-def _escape(text: str, at_line_start: bool) -> str:
-    if at_line_start:
-        text = text.lstrip(_INDENT_CHARS)
-    return _INDENT.sub("\n", text).translate(_ESCAPES)
+def _cells(
+    text: str, lo: int = 0, hi: int | None = None, at_line_start: bool = True
+) -> tuple[list[str], bool]:
+    """Markdown for each character of text[lo:hi] (context read around it), and whether
+    the character after hi starts a line."""
+    hi = len(text) if hi is None else hi
+    base = max(0, lo - _CONTEXT)
+    window = text[base : min(len(text), hi + _LOOKAHEAD + 1)]
+    breaks = {base + m.start() for m in _AUTOLINK.finditer(window)}
+    cells = []
+    for i in range(lo, hi):
+        ch = text[i]
+        if at_line_start and ch in _INDENT_CHARS:
+            cells.append("")  # leading indentation would turn the line into a code block
+            continue
+        at_line_start = ch in "\n\r"
+        cell = _ESCAPES.get(ch, ch)
+        cells.append(_WORD_JOINER + cell if i in breaks else cell)
+    return cells, at_line_start
 
 
 def escape_stream(chunks: Iterable[str]) -> Iterator[str]:
     """`safe_markdown` for text arriving in pieces; joining the output escapes the whole."""
-    at_line_start = True
+    text, done, at_line_start = "", 0, True
     for chunk in chunks:
-        out = []
-        for ch in chunk:
-            if at_line_start and ch in _INDENT_CHARS:
-                continue  # leading indentation would turn the line into a code block
-            at_line_start = ch in "\n\r"
-            out.append(ch)
-        if out:
-            yield "".join(out).translate(_ESCAPES)
+        text += chunk
+        ready = len(text) - _LOOKAHEAD
+        if ready > done:
+            cells, at_line_start = _cells(text, done, ready, at_line_start)
+            done = ready
+            if out := "".join(cells):
+                yield out
+        if done > 4 * _CONTEXT:  # keep only the context the next cells need
+            text, done = text[done - _CONTEXT :], _CONTEXT
+    cells, _ = _cells(text, done, len(text), at_line_start)
+    if out := "".join(cells):
+        yield out
 
 
 def highlight_html(text: str, spans: Iterable[tuple[int, int]], style: str = MARK_STYLE) -> str:
@@ -72,24 +102,21 @@ def highlight_html(text: str, spans: Iterable[tuple[int, int]], style: str = MAR
     >>> highlight_html("a <b> c", [(2, 5)], style="s")
     'a <mark style="s">&#60;b&#62;</mark> c'
     """
-    return _escape_marked(text, merge_spans(spans, len(text)), "mark", style, True)
+    cells = _cells(text)[0]
+    return _wrap(cells, 0, len(text), merge_spans(spans, len(text)), "mark", style)
 
 
-def _escape_marked(
-    text: str, spans: list[tuple[int, int]], tag: str, style: str, at_line_start: bool
+def _wrap(
+    cells: list[str], lo: int, hi: int, spans: list[tuple[int, int]], tag: str, style: str
 ) -> str:
-    pieces, pos = [], 0
+    """Cells lo..hi joined, with `tag` around each (absolute, merged) span."""
+    pieces, pos = [], lo
     for start, end in spans:
-        pieces.append(_escape(text[pos:start], _line_start(text, pos, at_line_start)))
-        inner = _escape(text[start:end], _line_start(text, start, at_line_start))
-        pieces.append(f'<{tag} style="{style}">{inner}</{tag}>')
+        pieces.append("".join(cells[pos:start]))
+        pieces.append(f'<{tag} style="{style}">' + "".join(cells[start:end]) + f"</{tag}>")
         pos = end
-    pieces.append(_escape(text[pos:], _line_start(text, pos, at_line_start)))
+    pieces.append("".join(cells[pos:hi]))
     return "".join(pieces)
-
-
-def _line_start(text: str, pos: int, at_text_start: bool) -> bool:
-    return at_text_start if pos == 0 else text[pos - 1] in "\n\r"
 
 
 def article_html(
@@ -98,20 +125,15 @@ def article_html(
     """The full article escaped, the passage [start, end) tinted and its `highlights`
     (offsets relative to the passage) marked."""
     start, end = max(0, min(start, len(text))), max(0, min(end, len(text)))
+    cells = _cells(text)[0]
     if end <= start:
-        return safe_markdown(text)
-    passage = text[start:end]
-    inner = _escape_marked(
-        passage,
-        merge_spans(highlights, len(passage)),
-        "mark",
-        MARK_STYLE,
-        _line_start(text, start, True),
-    )
+        return "".join(cells)
+    marks = [(start + s, start + e) for s, e in merge_spans(highlights, end - start)]
+    inner = _wrap(cells, start, end, marks, "mark", MARK_STYLE)
     return (
-        _escape(text[:start], True)
+        "".join(cells[:start])
         + f'<span style="{PASSAGE_STYLE}">{inner}</span>'
-        + _escape(text[end:], _line_start(text, end, True))
+        + "".join(cells[end:])
     )
 
 
