@@ -275,8 +275,7 @@ def ask(question: str, key: str, fingerprint: str, filters) -> None:
     from rag.assistant import Done, Status, Token
 
     assistant = shared_assistant(key)
-    history = [m["answer"] if "answer" in m else m["content"] for m in st.session_state.messages]
-    history = [(m["role"], m["content"]) for m in st.session_state.messages]
+    history = [(m["role"], m["content"]) for m in st.session_state.messages if not m.get("error")]
     st.session_state.messages.append({"role": "user", "content": question})
     with st.chat_message("user"):
         st.markdown(ui.safe_markdown(question))
@@ -301,14 +300,16 @@ def ask(question: str, key: str, fingerprint: str, filters) -> None:
         except expected_errors() as exc:
             status.update(label="Could not answer", state="error")
             body.error(ui.safe_markdown(str(exc)))
-            st.session_state.messages.append({"role": "assistant", "content": str(exc)})
+            st.session_state.messages.append(
+                {"role": "assistant", "content": str(exc), "error": True}
+            )
             return
         except Exception as exc:  # noqa: BLE001 - the user sees a message, the log the trace
             log.exception("answering %r failed", question)
             status.update(label="Could not answer", state="error")
             text = f"Something went wrong while answering ({exc.__class__.__name__}: {exc})."
             body.error(ui.safe_markdown(text + " The details are in the server log."))
-            st.session_state.messages.append({"role": "assistant", "content": text})
+            st.session_state.messages.append({"role": "assistant", "content": text, "error": True})
             return
         answer = result["answer"]
         status.update(label=f"Found {len(answer.citations)} source(s)", state="complete")
@@ -325,6 +326,8 @@ def show_history(key: str, fingerprint: str) -> None:
         with st.chat_message(message["role"]):
             if "answer" in message:
                 show_answer(message["answer"], key, fingerprint, i)
+            elif message.get("error"):
+                st.error(ui.safe_markdown(message["content"]))
             else:
                 st.markdown(ui.safe_markdown(message["content"]))
 
