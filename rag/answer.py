@@ -1,0 +1,197 @@
+"""The answer record and how it is assembled: citations checked, sources fitted to a budget.
+
+- `Citation`, `Answer`: what the CLI and UI show; `Answer.to_json()` is the `ask --json`
+  contract, `Answer.to_markdown()` the export.
+- `fit_sources()`: keeps the prompt inside the model's context: passages are kept best
+  first while they fit `source_token_budget` (and the context window minus the answer
+  and the rest of the prompt); the first that does not fit is cut at a sentence boundary,
+  the rest are dropped. Token counts are the approximate `prompts.approx_tokens`.
+- `compose()`: cleans citation markers, maps each number to its passage, scores support of
+  every cited sentence (rag.citations) and returns the Answer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from rag import citations, prompts
+from rag.schema import Passage
+from rag.text import sentence_spans
+
+Mode = Literal["extractive", "llm"]
+
+
+@dataclass
+class Citation:
+    """One numbered source as cited by the answer, with its support check."""
+
+    n: int
+    article_id: str
+    title: str
+    date: str | None
+    source: str
+    quote: str  # == Article.text[start:end] in the cleaned article
+    start: int
+    end: int
+    supported: bool
+    support: float
+    cited_sentences: list[str] = field(default_factory=list)
+    highlight: list[tuple[int, int]] = field(default_factory=list)  # spans within `quote`
+
+
+@dataclass
+class Answer:
+    question: str
+    standalone_question: str
+    text: str
+    mode: Mode
+    citations: list[Citation]
+    passages: list[Passage]
+    notices: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """The `ask --json` shape."""
+        return {
+            "answer": self.text,
+            "mode": self.mode,
+            "citations": [
+                {
+                    "n": c.n,
+                    "article_id": c.article_id,
+                    "title": c.title,
+                    "date": c.date,
+                    "source": c.source,
+                    "quote": c.quote,
+                    "start": c.start,
+                    "end": c.end,
+                    "supported": c.supported,
+                    "support": c.support,
+                }
+                for c in self.citations
+            ],
+            "notices": list(self.notices),
+            "standalone_question": self.standalone_question,
+        }
+
+    def to_json(self, **kwargs) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, **kwargs)
+
+    def to_markdown(self) -> str:
+        """Question, answer and numbered sources with quotes, for export."""
+        lines = [f"## {self.question}", "", self.text, ""]
+        if self.citations:
+            lines += ["### Sources", ""]
+            for c in self.citations:
+                meta = ", ".join(x for x in (c.source, c.date) if x)
+                flag = "" if c.supported else " — ⚠ claim not clearly supported by this passage"
+                lines.append(f"[{c.n}] **{c.title or c.article_id}**" + (f" ({meta})" if meta else "") + flag)
+                lines += [f"> {line}" if line else ">" for line in c.quote.splitlines()]
+                lines.append("")
+        if self.notices:
+            lines += ["### Notes", ""] + [f"- {n}" for n in self.notices] + [""]
+        return "\n".join(lines).rstrip() + "\n"
+
+
+# --- budget ------------------------------------------------------------------------------
+def source_budget(settings, fixed_prompt: str) -> int:
+    """Tokens left for sources: the smaller of the budget and what the context window allows."""
+    window = settings.llm_context_tokens - settings.llm_max_tokens - prompts.approx_tokens(fixed_prompt)
+    # fences and attributes around each source cost a few tokens; keep 5 % headroom
+    return max(0, min(settings.source_token_budget, int(window * 0.95)))
+
+
+def fit_sources(passages: Sequence[Passage], budget: int) -> list[Passage]:
+    """Best-first passages within `budget` tokens; the last one cut at a sentence end."""
+    out: list[Passage] = []
+    left = budget
+    for passage in passages:
+        cost = prompts.approx_tokens(prompts.format_source(len(out) + 1, passage))
+        if cost <= left:
+            out.append(passage)
+            left -= cost
+            continue
+        cut = _trim(passage, left)
+        if cut is not None:
+            out.append(cut)
+        break
+    return out
+
+
+def _trim(passage: Passage, budget: int) -> Passage | None:
+    """The longest sentence-aligned prefix of the passage that fits, or None."""
+    overhead = prompts.approx_tokens(prompts.format_source(99, replace(passage, text="")))
+    end = None
+    for _s, e in sentence_spans(passage.text):
+        if prompts.approx_tokens(passage.text[:e]) + overhead > budget:
+            break
+        end = e
+    if end is None:
+        return None
+    return replace(passage, text=passage.text[:end], end=passage.start + end)
+
+
+# --- composing ---------------------------------------------------------------------------
+def compose(
+    *,
+    question: str,
+    standalone: str,
+    text: str,
+    mode: Mode,
+    passages: Sequence[Passage],
+    encode: citations.Encode,
+    notices: Sequence[str] = (),
+    claims: Sequence[citations.Claim] | None = None,
+) -> Answer:
+    """Clean the citations in `text`, check them against `passages`, and build the Answer.
+
+    `claims` may be given when the caller knows them exactly (extractive answers);
+    otherwise they are parsed from the text.
+    """
+    notes = list(notices)
+    clean, removed = citations.clean_markers(text, len(passages))
+    for n in removed:
+        notes.append(
+            f"removed citation [{n}]: only {len(passages)} source{'s' if len(passages) != 1 else ''}"
+        )
+    found = claims if claims is not None else citations.claims(clean, prompts.detect_language(question))
+    by_source: dict[int, list[str]] = {}
+    for claim in found:
+        for n in claim.numbers:
+            if 1 <= n <= len(passages):
+                by_source.setdefault(n, []).append(claim.text)
+    cites = []
+    for n in citations.numbers_in(clean):
+        if n not in by_source:  # a marker whose sentence was empty; cite the passage anyway
+            by_source[n] = []
+    for n in sorted(by_source):
+        passage = passages[n - 1]
+        sentences = by_source[n]
+        if sentences:
+            scored = citations.support_scores(sentences, passage.text, encode)
+            support = min(s for s, _ in scored)
+            highlight = sorted({span for _, span in scored})
+        else:
+            support, highlight = 0.0, []
+        supported = support >= citations.SUPPORT_THRESHOLD
+        if not supported:
+            notes.append(f"citation [{n}] is not clearly supported by its passage — check it")
+        cites.append(
+            Citation(
+                n=n,
+                article_id=passage.article_id,
+                title=passage.title,
+                date=passage.date,
+                source=passage.source,
+                quote=passage.text,
+                start=passage.start,
+                end=passage.end,
+                supported=supported,
+                support=round(support, 3),
+                cited_sentences=sentences,
+                highlight=highlight,
+            )
+        )
+    return Answer(question, standalone, clean, mode, cites, list(passages), notes)

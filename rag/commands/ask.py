@@ -1,0 +1,67 @@
+"""`python -m rag ask "question" [--json] [--since DATE] [--until DATE] [--source NAME]`.
+
+Prints the answer and its numbered sources (or one JSON object with --json). Progress and
+notices go to stderr so stdout stays clean for pipes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+
+
+def _iso_date(value: str) -> str:
+    try:
+        return dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date; use YYYY-MM-DD") from None
+
+
+def configure(sub) -> None:
+    p = sub.add_parser("ask", help="answer a question from the indexed articles, with sources")
+    p.add_argument("question", help="the question, in English or German")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--since", type=_iso_date, metavar="DATE", help="only articles from DATE on")
+    p.add_argument("--until", type=_iso_date, metavar="DATE", help="only articles up to DATE")
+    p.add_argument(
+        "--source", action="append", default=[], metavar="NAME",
+        help="only articles from this source (repeatable)",
+    )
+    p.set_defaults(run=run)
+
+
+def run(args, settings) -> int:
+    from rag.assistant import Assistant, Status
+    from rag.errors import UserError
+    from rag.retrieve import Filters
+    from rag.store import Index
+
+    if not args.question.strip():
+        raise UserError('The question is empty. Example: python -m rag ask "What did Peskow say?"')
+    filters = Filters(date_from=args.since, date_to=args.until, sources=tuple(args.source))
+    index = Index(settings)
+    if index.chunks.count() == 0:
+        raise UserError("The index is empty. Run: python -m ingest")
+    assistant = Assistant.from_settings(settings, index=index)
+    answer = None
+    for event in assistant.stream(args.question, filters=filters):
+        if isinstance(event, Status) and sys.stderr.isatty():
+            print(event.text, file=sys.stderr)
+        answer = getattr(event, "answer", answer)
+    assert answer is not None
+    if args.json:
+        print(answer.to_json())
+        return 0
+    for notice in answer.notices:
+        print(f"note: {notice}", file=sys.stderr)
+    print(answer.text)
+    if answer.citations:
+        print("\nSources:")
+        for c in answer.citations:
+            meta = ", ".join(x for x in (c.source, c.date) if x)
+            flag = "" if c.supported else "  [not clearly supported]"
+            print(f"[{c.n}] {c.title or c.article_id}" + (f" ({meta})" if meta else "") + flag)
+            quote = " ".join(c.quote.split())
+            print(f"    {quote[:300]}{'…' if len(quote) > 300 else ''}")
+    return 0
