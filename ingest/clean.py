@@ -23,9 +23,8 @@ from datetime import UTC, date, datetime
 
 _JSON_UNICODE = re.compile(r"\\u([0-9a-fA-F]{4})(?:\\u([dD][c-fC-F][0-9a-fA-F]{2}))?")
 _JSON_NEWLINE = re.compile(r"\\r\\n|\\n|\\r")
-_DROP_BLOCKS = re.compile(
-    r"<(script|style|noscript|template)\b[^>]*>.*?</\1\s*>|<!--.*?-->", re.I | re.S
-)
+_DROP_BLOCKS = re.compile(r"<(script|style|noscript|template)\b[^>]*>.*?</\1\s*>", re.I | re.S)
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
 _BREAK = re.compile(r"<br\s*\\?/?\s*>", re.I)
 # Block-level tags end a paragraph; inline tags vanish and keep their text.
 _BLOCK_TAG = re.compile(
@@ -57,6 +56,7 @@ def clean_text(raw: str) -> str:
     'Absatz eins,\nweiter.\n\nAbsatz zwei.'
     """
     text = _unescape_json(raw)
+    text = _COMMENT.sub("", text)
     text = _DROP_BLOCKS.sub(" ", text)
     text = _BREAK.sub("\n\n", text)
     text = _BLOCK_TAG.sub("\n\n", text)
@@ -96,6 +96,7 @@ def _decode_unicode_escape(m: re.Match[str]) -> str:
 # --- derive_title -------------------------------------------------------------------
 
 
+_LONE_NEWLINE = re.compile(r"(?<!\n)\n(?!\n)")
 _ONE_LETTER_END = re.compile(r"(?<![^\W\d_])[^\W\d_]\.$")
 
 
@@ -107,12 +108,13 @@ def derive_title(text: str, max_chars: int = 120) -> str:
     >>> derive_title("Tore in der K.-o.-Phase fehlen. Benfica mit Sorgen.")
     'Tore in der K.-o.-Phase fehlen'
     >>> derive_title("Die Regierung in Wien hat am Montag ein neues Paket vorgestellt", 40)
-    'Die Regierung in Wien hat am Montag…'
+    'Die Regierung in Wien hat am Montag ein…'
     """
     from rag.text import sentence_spans
 
     head = text.lstrip()[: max_chars * 2]  # pysbd is slow; a longer first sentence is cut anyway
-    spans = sentence_spans(head)
+    # A line break inside a paragraph is no sentence end (pysbd takes it for one).
+    spans = sentence_spans(_LONE_NEWLINE.sub(" ", head))
     if not spans:
         return ""
     start, end = spans[0]
@@ -127,7 +129,7 @@ def derive_title(text: str, max_chars: int = 120) -> str:
     if len(first) <= max_chars:
         return first
     cut = first[: max_chars - 1]
-    if " " in cut:
+    if first[len(cut)] != " " and " " in cut:  # mid-word: back up to the last space
         cut = cut[: cut.rindex(" ")]
     return cut.rstrip(" ,;:–-") + "…"
 

@@ -75,7 +75,7 @@ Item = Article | Problem
 
 def read_sources(paths: Sequence[Path], options: ReadOptions = ReadOptions()) -> Iterator[Item]:
     """Read every file under `paths` (files or folders); problems are yielded, never raised."""
-    for entry in _walk(paths):
+    for entry in walk(paths):
         if isinstance(entry, Problem):
             yield entry
         else:
@@ -86,14 +86,15 @@ def iter_files(paths: Sequence[Path]) -> Iterator[tuple[Path, Path]]:
     """(root, file) for each file under `paths`, sorted, hidden entries skipped.
 
     A folder given is the root of the files under it; a file given has its parent as
-    root. Paths that cannot be walked are left out here; `read_sources` reports them.
+    root. Paths that cannot be walked are left out; `walk` and `read_sources` report them.
     """
-    for entry in _walk(paths):
+    for entry in walk(paths):
         if not isinstance(entry, Problem):
             yield entry
 
 
-def _walk(paths: Sequence[Path]) -> Iterator[tuple[Path, Path] | Problem]:
+def walk(paths: Sequence[Path]) -> Iterator[tuple[Path, Path] | Problem]:
+    """`iter_files`, plus a Problem for each path that cannot be walked (missing, loop, …)."""
     seen: set[Path] = set()  # resolved files already yielded: a file given twice is read once
     for given in map(Path, paths):
         try:
@@ -309,6 +310,7 @@ class _Lines:
         self.f, self.line_limit = f, line_limit
         self.problems: list[Problem] = []
         self.fallback: str | None = None
+        self.binary = False
         self._buffer: list[str] = []
         self._lines = self._read()
 
@@ -329,9 +331,9 @@ class _Lines:
 
     def _read(self) -> Iterator[str]:
         with self.f.path.open("rb") as fh:
-            head = fh.read(8192)
-            fh.seek(0)
+            head = fh.peek(8192)[:8192]  # peek, not read+seek: pipes cannot seek
             if _is_binary(head):
+                self.binary = True
                 self.problems.append(Problem(self.f.shown, None, _BINARY))
                 return
             bom = _bom_encoding(head)
@@ -340,7 +342,7 @@ class _Lines:
                 yield from self._limited(text, "\n")
                 return
             if bom:
-                fh.seek(len(codecs.BOM_UTF8))
+                fh.read(len(codecs.BOM_UTF8))
             for number, raw in enumerate(self._limited(fh, b"\n"), 1):
                 yield raw if isinstance(raw, str) else self._decode_line(raw, number)
 
@@ -675,7 +677,7 @@ def _read_jsonl(f: _File) -> Iterator[Item]:
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = json.loads(line.rstrip("\r\n"))
         except json.JSONDecodeError as exc:
             yield Problem(f.shown, number, f"malformed JSON: {exc.msg} (column {exc.colno})")
             continue
@@ -791,13 +793,23 @@ def _sniff(sample: list[str], options: ReadOptions, tsv: bool) -> tuple[str, str
     return best
 
 
-def _looks_like_header(row: list[str], sample: list[str]) -> bool:
+_COLUMN_NAME = re.compile(r"[^\W\d][\w .\-/()]{0,39}")
+
+
+def _looks_like_header(row: list[str], sample: list[str], sample_rows: list[list[str]]) -> bool:
     cells = [c.strip() for c in row]
     if not cells or not all(cells) or any(len(c) > 40 for c in cells):
         return False
     if any(_norm(c) in _KNOWN for c in cells):
         return True
-    try:  # no known name: let the standard library's heuristic judge (types, lengths)
+    body = sample_rows[1:]
+    if body and all(_COLUMN_NAME.fullmatch(c) and not c.endswith(".") for c in cells):
+        # Name-like cells over a column whose values are much longer: a header row.
+        col = _longest_column(body)
+        lengths = [len(r[col]) for r in body if col < len(r)]
+        if col < len(cells) and lengths and 2 * len(cells[col]) < sum(lengths) / len(lengths):
+            return True
+    try:  # let the standard library's heuristic judge (column types, lengths)
         return csv.Sniffer().has_header("".join(sample))
     except csv.Error:
         return False
@@ -815,6 +827,8 @@ def _read_csv(f: _File) -> Iterator[Item]:
     lines = _Lines(f, line_limit=None)
     sample = lines.head(_SNIFF_CHARS)
     yield from _drain(lines.problems)
+    if lines.binary:
+        return
     if not sample:
         yield Problem(f.shown, None, "empty file")
         return
@@ -868,7 +882,7 @@ def _columns(
     if options.csv_columns:
         names = list(options.csv_columns)
         return names, [_norm(c) for c in first] == [_norm(c) for c in names], None
-    if _looks_like_header(first, sample):
+    if _looks_like_header(first, sample, sample_rows):
         names = [c.strip() for c in first]
         if _has_text({_norm(c): 1 for c in names}):
             return names, True, None
