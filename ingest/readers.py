@@ -40,6 +40,7 @@ SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
 )
 _JSON_WHOLE_LIMIT = 256 * 2**20  # bytes: larger .json arrays must be converted to JSON Lines
 _SNIFF_CHARS = 256 * 1024
+_CSV_DEFAULT_FIELD_LIMIT = 131_072
 
 
 @dataclass(frozen=True)
@@ -823,7 +824,9 @@ def _longest_column(rows: list[list[str]]) -> int:
 
 def _read_csv(f: _File) -> Iterator[Item]:
     options = f.options
-    csv.field_size_limit(max(csv.field_size_limit(), options.max_article_chars * 4))
+    # Process-wide setting: set it per file so the limit follows this file's options;
+    # never below the standard library's default, which other code may rely on.
+    csv.field_size_limit(max(_CSV_DEFAULT_FIELD_LIMIT, options.max_article_chars * 4))
     lines = _Lines(f, line_limit=None)
     sample = lines.head(_SNIFF_CHARS)
     yield from _drain(lines.problems)
@@ -847,7 +850,11 @@ def _read_csv(f: _File) -> Iterator[Item]:
             break
         except csv.Error as exc:
             yield from _drain(lines.problems)
-            yield Problem(f.shown, start, f"malformed CSV: {exc}")
+            number += columns is not None  # keep record numbers aligned with data rows
+            reason = f"malformed CSV: {exc}"
+            if "field limit" in str(exc):
+                reason = f"a field is longer than {csv.field_size_limit():,} characters; skipped"
+            yield Problem(f.shown, start, reason)
             if reader.line_num < start:  # nothing consumed: stop rather than spin
                 break
             continue

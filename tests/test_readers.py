@@ -705,3 +705,11 @@ def test_10kgnad_dialect_is_sniffed_without_options(gnad_csv):
     assert len(articles) == 1028
     assert [p.skipped for p in problems] == [False]  # only the "no header" warning
     assert articles[0].text.startswith("Die Gewerkschaft GPA-djp lanciert den")
+
+
+def test_csv_row_too_large_is_skipped_and_later_rows_keep_their_numbers(tmp_path):
+    path = write(tmp_path / "big.csv", "text\nEins.\n" + "y" * 300_000 + "\nDrei.\n")
+    articles, problems = read(path, ReadOptions(max_article_chars=10_000))
+    assert [(a.id, a.text) for a in articles] == [("big.csv:1", "Eins."), ("big.csv:3", "Drei.")]
+    assert [(p.line, p.skipped) for p in problems] == [(3, True)]
+    assert problems[0].reason.startswith("a field is longer than")
