@@ -5,8 +5,9 @@ markup in `rag.ui`; this file wires Streamlit widgets to them.
 
 Loaded once per process and shared by every browser tab (`st.cache_resource`, keyed by
 the settings): the Chroma index and the Assistant (embedding model, keyword index, LLM
-client). "Refresh corpus" runs the same ingest as `python -m ingest` and then drops the
-cached Assistant so its keyword index is rebuilt from the new content.
+client). "Refresh corpus" runs the same ingest as `python -m ingest` with the Assistant's
+embedding model, then rebuilds the retriever's keyword index; the cached statistics and
+article texts are keyed by the index fingerprint, so every tab sees the new content.
 
 Everything that comes from articles or from a model is rendered as text
 (`rag.ui.safe_markdown`); the only HTML this app writes is its own highlight markup.
@@ -149,7 +150,9 @@ def sidebar_filters(stats, sources: list[str]):
 
 def sidebar_refresh(settings: Settings, key: str) -> None:
     st.sidebar.subheader("Corpus")
-    st.sidebar.caption(ui.safe_markdown(f"Reads {settings.corpus_dir}, like `python -m ingest`."))
+    st.sidebar.caption(
+        f"Reads {ui.safe_markdown(str(settings.corpus_dir))}, like `python -m ingest`."
+    )
     if st.sidebar.button("Refresh corpus", icon="🔄", key="refresh"):
         refresh_corpus(settings, key)
     done = st.session_state.get("refresh_report")
@@ -176,16 +179,22 @@ def refresh_corpus(settings: Settings, key: str) -> None:
     try:
         from ingest.pipeline import run_ingest
 
+        assistant = shared_assistant(key)  # reuse its embedding model for the new chunks
         summary = run_ingest(
-            [settings.corpus_dir], settings, index=shared_index(key), progress=progress
+            [settings.corpus_dir],
+            settings,
+            index=assistant.index,
+            embedder=assistant.embedder,
+            progress=progress,
         )
+        bar.progress(1.0, text="Updating the keyword index…")
+        assistant.retriever.refresh()  # rebuild now, not on the next question
     except expected_errors() as exc:
         st.session_state.refresh_report = ("error", f"Refresh failed: {exc}", [])
         return
     finally:
         lock.release()
         bar.empty()
-    shared_assistant.clear()  # its keyword index and retriever caches follow the content
     overview.clear()
     article.clear()
     s = summary.as_dict()
@@ -213,7 +222,7 @@ def show_answer(answer, key: str, fingerprint: str, msg: int) -> None:
     """Notices, the answer text, its numbered sources and the export buttons."""
     for notice in answer.notices:
         st.info(ui.safe_markdown(notice), icon="ℹ️")
-    st.markdown(ui.safe_markdown(answer.text))
+    st.markdown(ui.answer_markdown(answer.text))
     show_sources(answer, key, fingerprint, msg)
     show_export(answer, msg)
 
@@ -296,7 +305,7 @@ def ask(question: str, key: str, fingerprint: str, filters) -> None:
 
         try:
             with body.container():
-                st.write_stream(ui.escape_stream(tokens()))
+                st.write_stream(ui.escape_stream(tokens(), layout=True))
         except expected_errors() as exc:
             status.update(label="Could not answer", state="error")
             body.error(ui.safe_markdown(str(exc)))

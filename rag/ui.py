@@ -29,6 +29,7 @@ import datetime as dt
 import re
 import string
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 
 _ESCAPES = {c: f"&#{ord(c)};" for c in string.punctuation}
 _ESCAPES["\n"] = "  \n"  # a hard line break: keep the writer's line breaks
@@ -39,7 +40,7 @@ _WORD_JOINER = "\u2060"
 # Positions where a GFM autolink (http://…, www.…, a@b.c, mailto:) could be recognised.
 _AUTOLINK = re.compile(r"(?=://)|(?<=www)(?=\.)|(?=@)", re.IGNORECASE)
 _CONTEXT = 3  # characters before a position that _AUTOLINK looks at
-_LOOKAHEAD = 2  # characters after it
+_LOOKAHEAD = 5  # characters after it (a line marker such as "123. ")
 
 PASSAGE_STYLE = "background-color: rgba(255, 200, 0, 0.18); border-radius: 2px;"
 MARK_STYLE = "background-color: rgba(255, 200, 0, 0.65); color: inherit; padding: 0 1px;"
@@ -57,41 +58,79 @@ def safe_markdown(text: str) -> str:
     return "".join(_cells(text)[0])
 
 
+def answer_markdown(text: str) -> str:
+    """Markdown for an answer: like `safe_markdown`, but the answer's own layout is kept —
+    `> ` quote lines, `- `/`1. ` list items, `#` headings and `**bold**`. Their content is
+    still escaped, so none of these can carry a link, image or HTML.
+
+    >>> answer_markdown("**Titel <b>**\\n> Zitat [1](javascript:x)")
+    '**Titel &#60;b&#62;**  \\n> Zitat &#91;1&#93;&#40;javascript&#58;x&#41;'
+    """
+    return "".join(_cells(text, layout=True)[0])
+
+
+# A line that opens with one of the layout markers `answer_markdown` keeps.
+_LINE_MARKER = re.compile(r"(>|[-*•]|\d{1,3}[.)]|#{1,6})[ \t]")
+
+
+@dataclass
+class _State:
+    """Where escaping stands at the end of the characters done so far."""
+
+    at_line_start: bool = True
+    marker_until: int = 0  # characters before this index belong to a kept line marker
+
+
 def _cells(
-    text: str, lo: int = 0, hi: int | None = None, at_line_start: bool = True
-) -> tuple[list[str], bool]:
-    """Markdown for each character of text[lo:hi] (context read around it), and whether
-    the character after hi starts a line."""
+    text: str, lo: int = 0, hi: int | None = None, state: _State | None = None, layout=False
+) -> tuple[list[str], _State]:
+    """Markdown for each character of text[lo:hi] (context read around it), and the state
+    after hi. With `layout`, the answer layout markers are kept (see answer_markdown)."""
     hi = len(text) if hi is None else hi
+    state = state or _State()
     base = max(0, lo - _CONTEXT)
     window = text[base : min(len(text), hi + _LOOKAHEAD + 1)]
     breaks = {base + m.start() for m in _AUTOLINK.finditer(window)}
     cells = []
     for i in range(lo, hi):
         ch = text[i]
-        if at_line_start and ch in _INDENT_CHARS:
+        if state.at_line_start and ch in _INDENT_CHARS:
             cells.append("")  # leading indentation would turn the line into a code block
             continue
-        at_line_start = ch in "\n\r"
-        cell = _ESCAPES.get(ch, ch)
+        if layout and state.at_line_start and (m := _LINE_MARKER.match(text, i)):
+            state.marker_until = i + len(m.group(1))
+        state.at_line_start = ch in "\n\r"
+        if i == state.marker_until and i and layout and ch in " \t":
+            cells.append(" ")
+            state.at_line_start = True  # more indentation would open a code block
+            continue
+        if i < state.marker_until:
+            cell = "-" if ch in "*•" else "." if ch == ")" else ch
+        elif layout and ch == "*" and "**" in text[max(0, i - 1) : i + 2]:
+            cell = "*"  # bold
+        else:
+            cell = _ESCAPES.get(ch, ch)
         cells.append(_WORD_JOINER + cell if i in breaks else cell)
-    return cells, at_line_start
+    return cells, state
 
 
-def escape_stream(chunks: Iterable[str]) -> Iterator[str]:
-    """`safe_markdown` for text arriving in pieces; joining the output escapes the whole."""
-    text, done, at_line_start = "", 0, True
+def escape_stream(chunks: Iterable[str], layout: bool = False) -> Iterator[str]:
+    """`safe_markdown` (or `answer_markdown` with `layout`) for text arriving in pieces;
+    joining the output equals escaping the joined text."""
+    text, done, state = "", 0, _State()
     for chunk in chunks:
         text += chunk
         ready = len(text) - _LOOKAHEAD
         if ready > done:
-            cells, at_line_start = _cells(text, done, ready, at_line_start)
+            cells, state = _cells(text, done, ready, state, layout)
             done = ready
             if out := "".join(cells):
                 yield out
-        if done > 4 * _CONTEXT:  # keep only the context the next cells need
-            text, done = text[done - _CONTEXT :], _CONTEXT
-    cells, _ = _cells(text, done, len(text), at_line_start)
+        if done > 4 * _CONTEXT + _LOOKAHEAD:  # keep only the context the next cells need
+            cut = done - _CONTEXT
+            text, done = text[cut:], _CONTEXT
+            state.marker_until = max(0, state.marker_until - cut)
+    cells, _ = _cells(text, done, len(text), state, layout)
     if out := "".join(cells):
         yield out
 

@@ -56,14 +56,35 @@ def test_safe_markdown_renders_untrusted_text_literally_and_inert(text):
     assert words(shown.replace("\u2060", "")) == words(text)
 
 
+STREAMED = (
+    "Er sagte:\n   [1] <b>Nein</b>\n\n  - ![x](http://a.b/c.png)\tok www.x.at, "
+    "mailto:a@b.at und HTTPS://y.z " + "lange Zeile ohne Umbruch " * 20 + "www.q.at\n"
+    "**Titel** (ORF)\n> „Zitat“ [1]\n12. Punkt **fett** *x*\n* Stern\n## Kopf\n***"
+)
+
+
 @pytest.mark.parametrize("size", [1, 2, 3, 5, 1000])
-def test_escape_stream_equals_escaping_the_joined_text(size):
-    text = (
-        "Er sagte:\n   [1] <b>Nein</b>\n\n  - ![x](http://a.b/c.png)\tok www.x.at, "
-        "mailto:a@b.at und HTTPS://y.z " + "lange Zeile ohne Umbruch " * 20 + "www.q.at"
-    )
-    pieces = [text[i : i + size] for i in range(0, len(text), size)]
-    assert "".join(ui.escape_stream(pieces)) == ui.safe_markdown(text)
+@pytest.mark.parametrize("layout", [False, True])
+def test_escape_stream_equals_escaping_the_joined_text(size, layout):
+    pieces = [STREAMED[i : i + size] for i in range(0, len(STREAMED), size)]
+    whole = ui.answer_markdown(STREAMED) if layout else ui.safe_markdown(STREAMED)
+    assert "".join(ui.escape_stream(pieces, layout=layout)) == whole
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_answer_layout_keeps_only_inert_markup(text):
+    answer = f"**{text}**\n> {text} [1]\n- {text}\n1. {text}"
+    rendered = render(ui.answer_markdown(answer))
+    assert not re.search(r"<(a|img|script|iframe|pre|code|table)\b", rendered)
+    assert not re.search(r"(?i)https?://|www\.|mailto:|\w@\w", visible_text(rendered))
+
+
+def test_answer_layout_renders_quotes_lists_and_bold():
+    answer = "Was Peskow sagte:\n\n**Titel** (ORF)\n> „Zitat“ [1]\n\n- eins\n2) zwei"
+    rendered = render(ui.answer_markdown(answer))
+    assert "<strong>Titel</strong>" in rendered
+    assert re.search(r"<blockquote>\s*<p>„Zitat“ \[1\]</p>", rendered)
+    assert "<li>eins</li>" in rendered and "<ol start=\"2\">" in rendered
 
 
 def test_highlight_marks_exactly_the_given_spans_and_escapes_the_rest():
