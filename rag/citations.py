@@ -41,6 +41,7 @@ SUPPORT_THRESHOLD = 0.60
 
 _GROUP = re.compile(r"\[\s*(\d+(?:\s*(?:,|;|-|–|—)\s*\d+)*)\s*\]")
 _MAX_RANGE = 50  # `[1-100000]` must not expand into a huge list
+_LEADING_MARKERS = re.compile(r"^(?:\s*\[\s*\d[^\]]*\])+\s*")
 _ONLY_MARKERS = re.compile(r"^(?:\s*\[[^\]]*\]\s*)+[.!?]?$")
 
 
@@ -123,6 +124,10 @@ def claims(text: str, language: str = "en") -> list[Claim]:
     out: list[Claim] = []
     for start, end in sentence_spans(text, language=language):
         sentence = text[start:end]
+        lead = _LEADING_MARKERS.match(sentence)
+        if lead and out:  # "… troops. [2] Trump …": the marker closes the previous sentence
+            out[-1].numbers.extend(n for n in numbers_in(lead.group(0)) if n not in out[-1].numbers)
+            sentence = sentence[lead.end() :]
         numbers = numbers_in(sentence)
         if _ONLY_MARKERS.match(sentence) and out:
             out[-1].numbers.extend(n for n in numbers if n not in out[-1].numbers)

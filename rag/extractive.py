@@ -38,6 +38,11 @@ ATTRIBUTION_BONUS = 0.15  # "sagte Peskow", "Peskow said" in the sentence itself
 # about 0.22, indistinguishable from off-topic with this English model, so they get the
 # no-answer message; a multilingual embedding model fixes that.
 NO_ANSWER_THRESHOLD = 0.3
+# Cosine alone is not evidence: German off-topic questions reach 0.47 against German
+# sentences with this model ("Wer gewann das Fußballspiel gestern?"). A sentence counts only
+# when it shares a content word or the speaker's name with the question, or its cosine
+# reaches COSINE_ALONE.
+COSINE_ALONE = 0.55
 RELATIVE_CUTOFF = 0.3  # keep sentences within this distance of the best one
 MAX_QUOTES = 4
 
@@ -197,13 +202,15 @@ def extract(
     if speaker:  # the name is matched by the speaker rule; keep keywords for the topic
         terms = [t for t in terms if t != speaker.lower()] or terms
     neighbours = _neighbour_texts(candidates, spans_by_passage)
+    evidence = []
     for i, cand in enumerate(candidates):
-        score = float(cosine[i]) + KEYWORD_WEIGHT * keyword_overlap(terms, cand.text)
-        if speaker:
-            score += _speaker_bonus(speaker, cand.text, neighbours[i])
-        cand.score = round(score, 4)
+        overlap = keyword_overlap(terms, cand.text)
+        bonus = _speaker_bonus(speaker, cand.text, neighbours[i]) if speaker else 0.0
+        cand.score = round(float(cosine[i]) + KEYWORD_WEIGHT * overlap + bonus, 4)
+        if overlap > 0 or bonus > 0 or cosine[i] >= COSINE_ALONE:
+            evidence.append(cand)
 
-    ranked = _dedupe(sorted(candidates, key=lambda q: -q.score))
+    ranked = _dedupe(sorted(evidence, key=lambda q: -q.score))
     best = ranked[0].score if ranked else 0.0
     if best < NO_ANSWER_THRESHOLD:
         text = prompts.NO_ANSWER[lang]
