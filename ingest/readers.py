@@ -210,9 +210,11 @@ def _article(
         return
     limit = f.options.max_article_chars
     if len(text) > limit:
-        yield Problem(
-            f.shown, line, f"article has {len(text):,} characters, over the {limit:,} limit"
+        reason = (
+            f"article has {len(text):,} characters, over the {limit:,} limit "
+            "(raise it with RAG_MAX_ARTICLE_CHARS)"
         )
+        yield Problem(f.shown, line, reason)
         return
     iso = None
     if date not in (None, ""):
@@ -287,7 +289,7 @@ def _load_text(f: _File) -> Iterator[Problem]:
             f.shown,
             None,
             f"file has {size:,} bytes, over the {limit:,}-byte limit for one article "
-            "(max_article_chars × 4); split it or raise the limit",
+            "(4 bytes per allowed character); split it or raise RAG_MAX_ARTICLE_CHARS",
         )
         return None
     data = f.path.read_bytes()
@@ -923,7 +925,8 @@ def _read_html(f: _File) -> Iterator[Item]:
         yield Problem(f.shown, None, "empty file")
         return
     if size > f.options.max_article_chars * 4:
-        yield Problem(f.shown, None, f"page has {size:,} bytes, over the limit for one article")
+        reason = f"page has {size:,} bytes, over the limit for one article (RAG_MAX_ARTICLE_CHARS)"
+        yield Problem(f.shown, None, reason)
         return
     data = f.path.read_bytes()
     if _is_binary(data):
@@ -970,13 +973,20 @@ def _read_html(f: _File) -> Iterator[Item]:
     )
 
 
+_READ_AS_CP1252 = {"iso-8859-1", "iso8859-1", "latin1", "latin-1", "us-ascii", "ascii"}
+
+
 def _decode_declared(data: bytes) -> str | None:
     """Text of a page decoded with its declared <meta charset>, if it declares a usable one."""
     m = _META_CHARSET.search(data[:4096])
     if not m:
         return None
+    declared = m[1].decode("ascii").lower()
+    # As browsers do (WHATWG Encoding): pages labelled Latin-1 or ASCII are windows-1252.
+    if declared in _READ_AS_CP1252:
+        declared = "cp1252"
     try:
-        return data.decode(m[1].decode("ascii").lower())
+        return data.decode(declared)
     except (LookupError, UnicodeDecodeError):
         return None
 
