@@ -12,7 +12,7 @@ import sys
 
 from rag.settings import SettingsError, load_settings
 
-COMMANDS = ("stats", "config")  # "ask" and "eval" are added as they land
+COMMANDS = ("stats", "config", "ask", "eval")
 
 
 def build_parser() -> argparse.ArgumentParser:

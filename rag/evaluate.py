@@ -7,9 +7,10 @@ index is built once in a cache folder and reused while a fingerprint of its inpu
 (data files, chunking settings, embedding model, builder) is unchanged, because
 embedding ~6,000 chunks takes a quarter of an hour on a small CPU.
 
-Shortcuts: the index is built by a caller-supplied `build` function (the product's ingest
-pipeline, wired in by the CLI) or, when none is given, by a plain sentence-packing chunker
-here that follows the same settings (chunk_size, chunk_overlap, whole sentences).
+Shortcuts: the index is written here rather than through `python -m ingest` (the
+articles come from JSON, not corpus files), but the same way: the chunker is passed in
+(the CLI hands over ingest's `chunk_spans`; `pack_sentences` here is the fallback with
+the same rules) and each chunk is embedded with its article title, as ingest does.
 """
 
 from __future__ import annotations
@@ -177,7 +178,7 @@ def open_eval_index(
     articles: Sequence[Article],
     fingerprint: str,
     embedder,
-    build: Callable | None = None,
+    chunker: Callable[[str, int, int], list[tuple[int, int]]] | None = None,
     progress: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
 ):
     """The cached eval index for these articles, (re)built when the fingerprint differs."""
@@ -197,25 +198,45 @@ def open_eval_index(
     index.drop()
     index = Index(settings)
     started = time.monotonic()
-    if build is not None:
-        build(settings, index, embedder, list(articles), progress)
-    else:
-        _build_plain(settings, index, embedder, articles, progress)
+    build_index(index, embedder, articles, chunker or pack_sentences, progress)
     progress(f"eval index built in {time.monotonic() - started:.0f} s")
     marker.write_text(json.dumps({"fingerprint": fingerprint}))
     return Index(settings)
 
 
-def _build_plain(settings, index, embedder, articles, progress) -> None:
+def build_index(index, embedder, articles, chunker, progress, batch_chunks: int = 256) -> None:
+    """Chunk, embed (title + chunk, as ingest does) and write articles, in batches."""
+    from rag.embeddings import passage_for_embedding
+
+    settings = index.settings
     index.mark_model(embedder.model_id, embedder.dimension)
-    done = 0
-    for i, article in enumerate(articles, 1):
-        spans = pack_sentences(article.text, settings.chunk_size, settings.chunk_overlap)
-        vectors = embedder.encode_passages([article.text[s:e] for s, e in spans])
-        content_hash = hashlib.sha256(article.text.encode()).hexdigest()
-        done += index.write_article(article, content_hash, spans, vectors)
-        if i % 50 == 0 or i == len(articles):
-            progress(f"  {i}/{len(articles)} articles, {done} chunks")
+    pending: list[tuple[Article, list[tuple[int, int]]]] = []
+    done_articles = done_chunks = 0
+
+    def flush() -> None:
+        nonlocal done_chunks
+        texts = [
+            passage_for_embedding(a.title, a.text[s:e]) for a, spans in pending for s, e in spans
+        ]
+        vectors = embedder.encode_passages(texts)
+        row = 0
+        for article, spans in pending:
+            content_hash = hashlib.sha256(article.text.encode()).hexdigest()
+            index.write_article(article, content_hash, spans, vectors[row : row + len(spans)])
+            row += len(spans)
+        done_chunks += row
+        pending.clear()
+        progress(f"  {done_articles}/{len(articles)} articles, {done_chunks} chunks")
+
+    for article in articles:
+        spans = chunker(article.text, settings.chunk_size, settings.chunk_overlap)
+        if spans:
+            pending.append((article, spans))
+        done_articles += 1
+        if sum(len(sp) for _a, sp in pending) >= batch_chunks:
+            flush()
+    if pending:
+        flush()
     index.mark_refreshed()
 
 
@@ -286,3 +307,50 @@ def answer_contains(answer_text: str, gold: Iterable[str]) -> bool:
     """True when any gold answer occurs in the answer, ignoring case and spacing."""
     norm = " ".join(answer_text.lower().split())
     return any(" ".join(g.lower().split()) in norm for g in gold if g.strip())
+
+
+# --- running ----------------------------------------------------------------------
+
+Search = Callable[[str], Sequence[Passage]]
+Answer = Callable[[str, Sequence[Passage]], str]
+
+
+def run_questions(
+    search: Search,
+    questions: Sequence[Question],
+    lang: str,
+    answer: Answer | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Metrics:
+    """Ask every question in `lang`; rank of the gold paragraph, latency, answer hits."""
+    ranks, latencies, hits = [], [], []
+    for i, q in enumerate(questions, 1):
+        started = time.perf_counter()
+        passages = search(q.text[lang])
+        latencies.append((time.perf_counter() - started) * 1000)
+        ranks.append(rank_of_gold(passages, q.article_id))
+        if answer is not None:
+            # the corpus is German, so the answer quotes German text
+            hits.append(answer_contains(answer(q.text[lang], passages), q.answers["de"]))
+        if progress and (i % 100 == 0 or i == len(questions)):
+            progress(f"  {lang}: {i}/{len(questions)} questions")
+    metrics = score_run(ranks, latencies)
+    if answer is not None and hits:
+        metrics.answer_hit = sum(hits) / len(hits)
+    return metrics
+
+
+class CachedEncoder:
+    """Wraps an encode function with a text -> vector cache (sentences repeat across runs)."""
+
+    def __init__(self, encode: Callable[[Sequence[str]], object]) -> None:
+        self._encode = encode
+        self._cache: dict[str, object] = {}
+
+    def __call__(self, texts: Sequence[str]):
+        import numpy as np
+
+        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            self._cache.update(zip(missing, self._encode(missing), strict=True))
+        return np.stack([self._cache[t] for t in texts]) if texts else self._encode([])
