@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from rag.settings import Settings
 MODEL_KEY = "embedding_model"
 DIM_KEY = "embedding_dim"
 REFRESH_KEY = "last_refresh"
+GENERATION_KEY = "generation"  # random per refresh: two refreshes in one second still differ
 _PAGE = 2000  # rows per get() page when scanning a collection
 _WRITE_BATCH = 1000  # rows per add()/delete() call (Chroma limits the batch size)
 
@@ -181,7 +183,12 @@ class Index:
             self._set_meta(**{MODEL_KEY: model_id, DIM_KEY: dimension})
 
     def mark_refreshed(self) -> None:
-        self._set_meta(**{REFRESH_KEY: dt.datetime.now(dt.UTC).isoformat(timespec="seconds")})
+        self._set_meta(
+            **{
+                REFRESH_KEY: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                GENERATION_KEY: uuid.uuid4().hex,
+            }
+        )
 
     # --- reading -------------------------------------------------------------
     def _scan(self, collection, include: list[str], where: dict | None = None) -> Iterator[tuple]:
@@ -250,7 +257,10 @@ class Index:
     def fingerprint(self) -> str:
         """Changes whenever the content changes; keys caches such as the keyword index."""
         meta = self.chunks.metadata or {}
-        return f"{self.chunks.count()}:{self.articles.count()}:{meta.get(REFRESH_KEY, '')}"
+        return (
+            f"{self.chunks.count()}:{self.articles.count()}:{meta.get(REFRESH_KEY, '')}:"
+            f"{meta.get(GENERATION_KEY, '')}"
+        )
 
     # --- writing -------------------------------------------------------------
     def write_article(
