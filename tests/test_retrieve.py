@@ -1,0 +1,257 @@
+"""Hybrid retrieval against a real Chroma index and the packaged embedding model."""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+
+import pytest
+
+from rag.errors import UserError
+from rag.fusion import collapse_duplicates, keyword_weight
+from rag.retrieve import Filters, Retriever
+from rag.schema import Article, Passage
+
+ARTICLES = [
+    Article(
+        id="kreml.txt",
+        title="Kreml lehnt NATO-Truppen ab",
+        date="2025-09-05",
+        source="Kurier",
+        text="Kremlsprecher Dmitri Peskow lehnte die Entsendung von NATO-Truppen in die "
+        "Ukraine entschieden ab. Russland werde ausländische Soldaten auf ukrainischem Boden "
+        "als legitimes Ziel betrachten, sagte Peskow am Freitag in Moskau.",
+    ),
+    Article(
+        id="hochwasser.txt",
+        title="Hochwasser in Niederösterreich",
+        date="2024-09-16",
+        source="ORF",
+        text="Nach tagelangem Regen traten in Niederösterreich mehrere Flüsse über die Ufer. "
+        "Die Feuerwehren pumpten die Keller der überfluteten Häuser aus. Im Bezirk Tulln "
+        "wurden zweihundert Menschen in Sicherheit gebracht.",
+    ),
+    Article(
+        id="wahl.txt",
+        title="Nationalratswahl",
+        date="2024-09-30",
+        source="Der Standard",
+        text="Bei der Nationalratswahl erreichte die Volkspartei den zweiten Platz. Die "
+        "Wahlbeteiligung lag bei knapp achtzig Prozent und damit höher als vor fünf Jahren.",
+    ),
+    Article(
+        id="gewerkschaft.txt",
+        title="All-in-Verträge",
+        date="2016-03-10",
+        source="Der Standard",
+        text="Die Gewerkschaft GPA-djp sieht Handlungsbedarf bei sogenannten All-in-Verträgen. "
+        "Ein Online-Rechner soll Arbeitnehmern zeigen, ob ihr Gehalt die Überstunden deckt.",
+    ),
+    Article(
+        id="gewerkschaft-kopie.txt",  # the same story republished under another id
+        title="All-in-Verträge (Kopie)",
+        date="2016-03-11",
+        source="Kurier",
+        text="Die Gewerkschaft GPA-djp sieht Handlungsbedarf bei sogenannten All-in-Verträgen. "
+        "Ein Online-Rechner soll Arbeitnehmern zeigen, ob ihr Gehalt die Überstunden deckt.",
+    ),
+]
+
+
+def _write(index, embedder, article: Article) -> None:
+    """Store one article as a single chunk (what ingest does for short articles)."""
+    content_hash = hashlib.sha256(article.text.encode()).hexdigest()
+    old = [
+        cid for (aid, _h), ids in index.chunk_versions().items() if aid == article.id for cid in ids
+    ]
+    index.write_article(
+        article, content_hash, [(0, len(article.text))], embedder.encode_passages([article.text])
+    )
+    index.delete_chunks(
+        [cid for cid in old if not cid.startswith(f"{article.id}#{content_hash[:12]}")]
+    )
+
+
+def _build(settings, embedder, articles):
+    from rag.store import Index
+
+    index = Index(settings)
+    index.mark_model(embedder.model_id, embedder.dimension)
+    for article in articles:
+        _write(index, embedder, article)
+    index.mark_refreshed()
+    return index
+
+
+@pytest.fixture(scope="module")
+def retriever(tmp_path_factory, embedder):
+    from rag.settings import Settings
+
+    settings = Settings(_env_file=None, index_dir=tmp_path_factory.mktemp("retrieve-index"))
+    return Retriever(settings, _build(settings, embedder, ARTICLES), embedder)
+
+
+def test_german_question_relies_on_keywords_and_finds_the_article(retriever):
+    hits = retriever.search("Was sagte Peskow über NATO-Truppen?", k=3)
+    assert hits[0].article_id == "kreml.txt"
+    top = hits[0]
+    assert {"dense", "bm25", "fused"} <= set(top.scores)
+    assert top.score == top.scores["fused"]
+    assert top.scores["keyword_weight"] >= 0.7
+    assert top.scores["bm25"] > 0
+
+
+def test_english_question_over_german_text_gets_low_keyword_weight(retriever):
+    hits = retriever.search("How many people were evacuated because of the flooding?", k=3)
+    assert hits
+    assert hits[0].scores["keyword_weight"] <= 0.3
+    assert hits[0].scores["keyword_weight"] < keyword_weight(1.0)
+
+
+def test_results_are_best_first_and_at_most_k(retriever):
+    hits = retriever.search("Gewerkschaft Gehalt Überstunden", k=2)
+    assert len(hits) <= 2
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+@pytest.mark.parametrize("query", ["", "   ", "\n"])
+def test_blank_query_returns_nothing(retriever, query):
+    assert retriever.search(query) == []
+
+
+@pytest.mark.parametrize(
+    "filters, allowed",
+    [
+        (Filters(date_from="2024-09-01", date_to="2024-09-30"), {"hochwasser.txt", "wahl.txt"}),
+        (Filters(date_from="2025-01-01"), {"kreml.txt"}),
+        (Filters(date_to="2016-12-31"), {"gewerkschaft.txt", "gewerkschaft-kopie.txt"}),
+        (Filters(sources=("ORF",)), {"hochwasser.txt"}),
+        (Filters(sources=("Der Standard",), date_from="2024-01-01"), {"wahl.txt"}),
+        (Filters(sources=("Nirgendwo",)), set()),
+    ],
+)
+def test_filters_restrict_both_signals(retriever, filters, allowed):
+    # The query matches every article by keyword, so only the filter decides.
+    query = "Peskow Hochwasser Nationalratswahl Gewerkschaft"
+    hits = retriever.search(query, k=10, filters=filters)
+    assert {h.article_id for h in hits} <= allowed
+    if allowed:
+        assert hits
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"date_from": "05.09.2025"}, "YYYY-MM-DD"),
+        ({"date_to": "2025-13-01"}, "YYYY-MM-DD"),
+        ({"date_from": "2025-09-05", "date_to": "2025-01-01"}, "swap"),
+    ],
+)
+def test_bad_filter_dates_raise_a_clear_message(kwargs, message):
+    with pytest.raises(UserError, match=message):
+        Filters(**kwargs)
+
+
+def test_same_text_in_two_articles_is_returned_once(retriever):
+    hits = retriever.search("Gewerkschaft GPA-djp All-in-Verträge", k=5)
+    copies = [h for h in hits if h.article_id.startswith("gewerkschaft")]
+    assert len(copies) == 1
+    assert copies[0].scores["duplicates"] == 1
+
+
+def test_overlapping_chunks_of_one_article_collapse_to_the_better_one():
+    text = "Erster Satz über Peskow. Zweiter Satz über Moskau. Dritter Satz über die NATO."
+    first = Passage("a#1", "a", text[:50], 0, 50, score=0.9)
+    overlapping = Passage("a#2", "a", text[10:60], 10, 60, score=0.8)
+    elsewhere = Passage("b#1", "b", "Ganz anderer Text über Hochwasser.", 0, 34, score=0.7)
+    kept = collapse_duplicates([first, overlapping, elsewhere], k=5)
+    assert [p.chunk_id for p in kept] == ["a#1", "b#1"]
+
+
+def test_adjacent_chunks_of_one_article_are_both_kept():
+    a = Passage("a#1", "a", "Peskow sprach in Moskau über die Lage.", 0, 38)
+    b = Passage("a#2", "a", "Die Feuerwehr pumpte Keller in Tulln aus.", 38, 79)
+    assert len(collapse_duplicates([a, b], k=5)) == 2
+
+
+@pytest.mark.slow
+def test_keyword_index_follows_every_change_to_the_index(make_settings, embedder):
+    settings = make_settings()
+    index = _build(settings, embedder, ARTICLES[:2])
+    retriever = Retriever(settings, index, embedder)
+    assert retriever.search("Nationalratswahl Wahlbeteiligung", k=3)[0].article_id != "wahl.txt"
+
+    # add
+    _write(index, embedder, ARTICLES[2])
+    index.mark_refreshed()
+    hits = retriever.search("Nationalratswahl Wahlbeteiligung", k=3)
+    assert hits[0].article_id == "wahl.txt" and hits[0].scores["bm25"] > 0
+
+    # change: the old wording disappears, the new one is found
+    changed = Article(
+        id="hochwasser.txt",
+        title="Waldbrand",
+        date="2024-09-16",
+        source="ORF",
+        text="Ein Waldbrand bei Hirschwang zerstörte vierzig Hektar Schutzwald.",
+    )
+    _write(index, embedder, changed)
+    index.mark_refreshed()
+    hits = retriever.search("Waldbrand Hirschwang Schutzwald", k=3)
+    assert hits[0].article_id == "hochwasser.txt" and "Waldbrand" in hits[0].text
+    stale = retriever.search("Feuerwehren pumpten Keller überfluteten", k=5)
+    assert all("Keller" not in h.text for h in stale)
+
+    # remove
+    ids = [
+        cid
+        for (aid, _h), cids in index.chunk_versions().items()
+        if aid == "kreml.txt"
+        for cid in cids
+    ]
+    index.remove_article("kreml.txt", ids)
+    index.mark_refreshed()
+    assert all(h.article_id != "kreml.txt" for h in retriever.search("Peskow NATO-Truppen", k=5))
+
+
+def test_deleted_chunks_never_come_back_even_before_a_refresh(make_settings, embedder):
+    settings = make_settings()
+    index = _build(settings, embedder, ARTICLES[:3])
+    retriever = Retriever(settings, index, embedder)
+    assert retriever.search("Peskow NATO-Truppen", k=1)[0].article_id == "kreml.txt"
+    ids = [
+        cid
+        for (aid, _h), cids in index.chunk_versions().items()
+        if aid == "kreml.txt"
+        for cid in cids
+    ]
+    index.remove_article("kreml.txt", ids)  # no mark_refreshed(): the writer forgot it
+    assert all(h.article_id != "kreml.txt" for h in retriever.search("Peskow NATO-Truppen", k=5))
+
+
+def test_dense_only_retriever_ignores_keywords(retriever):
+    dense = Retriever(retriever.settings, retriever.index, retriever.embedder, signals=("dense",))
+    hits = dense.search("Was sagte Peskow über NATO-Truppen?", k=3)
+    assert hits and all(h.scores["bm25"] == 0 and h.score == h.scores["dense"] for h in hits)
+
+
+def test_empty_index_returns_nothing(make_settings, embedder):
+    from rag.store import Index
+
+    settings = make_settings()
+    assert Retriever(settings, Index(settings), embedder).search("Peskow") == []
+
+
+def test_unloadable_reranker_warns_once_and_search_goes_on(retriever, tmp_path):
+    settings = retriever.settings.model_copy(
+        update={"reranker_model": str(tmp_path / "no-such-cross-encoder")}
+    )
+    reranked = Retriever(settings, retriever.index, retriever.embedder)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        first = reranked.search("Was sagte Peskow über NATO-Truppen?", k=3)
+        second = reranked.search("Hochwasser Niederösterreich", k=3)
+    assert first[0].article_id == "kreml.txt" and second[0].article_id == "hochwasser.txt"
+    assert "rerank" not in first[0].scores
+    messages = [str(w.message) for w in caught if "Reranker" in str(w.message)]
+    assert len(messages) == 1 and "RAG_RERANKER_MODEL" in messages[0]
