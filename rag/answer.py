@@ -87,7 +87,9 @@ class Answer:
             for c in self.citations:
                 meta = ", ".join(x for x in (c.source, c.date) if x)
                 flag = "" if c.supported else " — ⚠ claim not clearly supported by this passage"
-                lines.append(f"[{c.n}] **{c.title or c.article_id}**" + (f" ({meta})" if meta else "") + flag)
+                lines.append(
+                    f"[{c.n}] **{c.title or c.article_id}**" + (f" ({meta})" if meta else "") + flag
+                )
                 lines += [f"> {line}" if line else ">" for line in c.quote.splitlines()]
                 lines.append("")
         if self.notices:
@@ -98,7 +100,9 @@ class Answer:
 # --- budget ------------------------------------------------------------------------------
 def source_budget(settings, fixed_prompt: str) -> int:
     """Tokens left for sources: the smaller of the budget and what the context window allows."""
-    window = settings.llm_context_tokens - settings.llm_max_tokens - prompts.approx_tokens(fixed_prompt)
+    window = (
+        settings.llm_context_tokens - settings.llm_max_tokens - prompts.approx_tokens(fixed_prompt)
+    )
     # fences and attributes around each source cost a few tokens; keep 5 % headroom
     return max(0, min(settings.source_token_budget, int(window * 0.95)))
 
@@ -153,10 +157,11 @@ def compose(
     notes = list(notices)
     clean, removed = citations.clean_markers(text, len(passages))
     for n in removed:
-        notes.append(
-            f"removed citation [{n}]: only {len(passages)} source{'s' if len(passages) != 1 else ''}"
-        )
-    found = claims if claims is not None else citations.claims(clean, prompts.detect_language(question))
+        plural = "s" if len(passages) != 1 else ""
+        notes.append(f"removed citation [{n}]: only {len(passages)} source{plural}")
+    found = (
+        claims if claims is not None else citations.claims(clean, prompts.detect_language(question))
+    )
     by_source: dict[int, list[str]] = {}
     for claim in found:
         for n in claim.numbers:

@@ -46,7 +46,7 @@ COSINE_ALONE = 0.55
 RELATIVE_CUTOFF = 0.3  # keep sentences within this distance of the best one
 MAX_QUOTES = 4
 
-_QUOTE_CHARS = "„“”\"«»‚‘’"
+_QUOTE_CHARS = '„“”"«»‚‘’'
 _SPEAKER_PATTERNS = [
     re.compile(
         r"\b(?:what|how)\s+(?:did|does|do|has|have|had|was|is|were)\s+(?P<who>.+?)\s+"
@@ -71,8 +71,25 @@ _ATTRIBUTION = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[^\W_][\w-]*", re.UNICODE)
-_STOP = prompts._EN | prompts._DE | frozenset(
-    "say said tell told think mean sagen gesagt meinen gemeint gibt geben".split()
+_STOP = (
+    prompts._EN
+    | prompts._DE
+    | frozenset(
+        [
+            "say",
+            "said",
+            "tell",
+            "told",
+            "think",
+            "mean",
+            "sagen",
+            "gesagt",
+            "meinen",
+            "gemeint",
+            "gibt",
+            "geben",
+        ]
+    )
 )
 
 Encode = Callable[[Sequence[str]], np.ndarray]
@@ -136,8 +153,7 @@ def name_in(name: str, text: str) -> bool:
             if w.endswith("s") and len(w) > len(target):
                 w = w[:-1]
             if w == target or (
-                w[:1] == target[:1]
-                and difflib.SequenceMatcher(None, w, target).ratio() >= 0.8
+                w[:1] == target[:1] and difflib.SequenceMatcher(None, w, target).ratio() >= 0.8
             ):
                 return True
     return False
@@ -290,6 +306,4 @@ def _group_by_article(quotes: list[Quote]) -> list[list[Quote]]:
     groups: dict[str, list[Quote]] = {}
     for q in quotes:
         groups.setdefault(q.passage.article_id, []).append(q)
-    return [
-        sorted(g, key=lambda q: q.passage.start + q.start) for g in groups.values()
-    ]
+    return [sorted(g, key=lambda q: q.passage.start + q.start) for g in groups.values()]

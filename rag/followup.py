@@ -17,12 +17,46 @@ from collections.abc import Sequence
 from rag.extractive import content_terms, name_in, speaker_of
 
 _CONNECTIVES = re.compile(
-    r"^\s*(?:and|but|also|what about|how about|und|aber|auch|und was|was ist mit|wie steht es mit)\b",
+    r"^\s*(?:and|but|also|what about|how about|und|aber|auch|und was|was ist mit|"
+    r"wie steht es mit)\b",
     re.IGNORECASE,
 )
 _PRONOUNS = frozenset(
-    "he she it they him her them his its their this that these those there "
-    "er sie es ihm ihn ihr ihnen sein seine ihre dies diese dieser dieses das dort dazu darüber".split()
+    [
+        "he",
+        "she",
+        "it",
+        "they",
+        "him",
+        "her",
+        "them",
+        "his",
+        "its",
+        "their",
+        "this",
+        "that",
+        "these",
+        "those",
+        "there",
+        "er",
+        "sie",
+        "es",
+        "ihm",
+        "ihn",
+        "ihr",
+        "ihnen",
+        "sein",
+        "seine",
+        "ihre",
+        "dies",
+        "diese",
+        "dieser",
+        "dieses",
+        "das",
+        "dort",
+        "dazu",
+        "darüber",
+    ]
 )
 _SHORT = 4  # content words; fewer than this and the question likely leans on context
 
@@ -76,7 +110,7 @@ def clean_rewrite(text: str, question: str) -> str | None:
     """The LLM's rewrite as one plain question, or None when it is unusable."""
     line = next((ln.strip() for ln in text.strip().splitlines() if ln.strip()), "")
     line = re.sub(r"^(?:standalone question|question|frage)\s*:\s*", "", line, flags=re.IGNORECASE)
-    line = line.strip().strip('"„“”\'').strip()
+    line = line.strip().strip("\"„“”'").strip()
     if not line or len(line) > 3 * len(question) + 200:
         return None
     return line

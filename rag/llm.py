@@ -53,12 +53,15 @@ def check_config(settings: Settings) -> None:
         missing.append("RAG_LLM_MODEL (the model name the server knows)")
     if not settings.llm_base_url:
         example = (
-            "http://127.0.0.1:11434" if settings.llm_backend == "ollama" else "http://127.0.0.1:8080/v1"
+            "http://127.0.0.1:11434"
+            if settings.llm_backend == "ollama"
+            else "http://127.0.0.1:8080/v1"
         )
         missing.append(f"RAG_LLM_BASE_URL (e.g. {example})")
     if missing:
         raise LLMConfigError(
-            f"RAG_LLM_BACKEND={settings.llm_backend} needs " + " and ".join(missing)
+            f"RAG_LLM_BACKEND={settings.llm_backend} needs "
+            + " and ".join(missing)
             + ". Set them, or use RAG_LLM_BACKEND=extractive to answer without an LLM."
         )
 
@@ -141,7 +144,9 @@ def describe_failure(exc: BaseException, where: str) -> LLMFailure:
     chain = _chain(exc)
     names = " ".join(type(e).__name__ for e in chain)
     text = " ".join(str(e) for e in chain).lower()
-    status = next((getattr(e, "status_code", None) for e in chain if getattr(e, "status_code", None)), None)
+    status = next(
+        (getattr(e, "status_code", None) for e in chain if getattr(e, "status_code", None)), None
+    )
     if status:
         return LLMFailure(f"LLM server at {where} failed (HTTP {status})", "http")
     if isinstance_any(chain, ConnectionRefusedError) or "refused" in text:
@@ -150,6 +155,8 @@ def describe_failure(exc: BaseException, where: str) -> LLMFailure:
         return LLMFailure(f"LLM server at {where} did not answer in time (timeout)", "timeout")
     if "Connect" in names or "connection" in text:
         return LLMFailure(f"LLM server at {where} unreachable (connection error)", "refused")
+    if "no generation chunks" in text:  # langchain: the stream carried no message at all
+        return LLMFailure(f"LLM server at {where} returned an empty answer", "empty")
     if "JSON" in names or "Decode" in names or "Validation" in names:
         return LLMFailure(f"LLM server at {where} sent a response that is not valid", "invalid")
     first = str(exc).splitlines()[0][:200] if str(exc) else ""
@@ -195,8 +202,12 @@ def probe(settings: Settings, timeout: float = 2.0) -> LLMStatus:
     known = _model_names(body)
     if known and model not in known and not any(k.startswith(f"{model}:") for k in known):
         return LLMStatus(
-            backend, model, base, True,
-            f"server up, but it does not list model {model!r} (it has: {', '.join(sorted(known)[:5])})",
+            backend,
+            model,
+            base,
+            True,
+            f"server up, but it does not list model {model!r} "
+            f"(it has: {', '.join(sorted(known)[:5])})",
         )
     return LLMStatus(backend, model, base, True, "server up")
 

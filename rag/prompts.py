@@ -81,10 +81,129 @@ NO_SOURCES = {
 
 # --- language guess ---------------------------------------------------------
 _EN = frozenset(
-    ["the", "a", "an", "and", "or", "of", "to", "in", "on", "at", "for", "with", "about", "from", "by", "is", "are", "was", "were", "be", "been", "what", "who", "whom", "whose", "which", "when", "where", "why", "how", "did", "does", "do", "has", "have", "had", "say", "said", "it", "its", "he", "she", "they", "them", "his", "her", "their", "this", "that", "these", "those", "there", "not", "any"]
+    [
+        "the",
+        "a",
+        "an",
+        "and",
+        "or",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "for",
+        "with",
+        "about",
+        "from",
+        "by",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "what",
+        "who",
+        "whom",
+        "whose",
+        "which",
+        "when",
+        "where",
+        "why",
+        "how",
+        "did",
+        "does",
+        "do",
+        "has",
+        "have",
+        "had",
+        "say",
+        "said",
+        "it",
+        "its",
+        "he",
+        "she",
+        "they",
+        "them",
+        "his",
+        "her",
+        "their",
+        "this",
+        "that",
+        "these",
+        "those",
+        "there",
+        "not",
+        "any",
+    ]
 )
 _DE = frozenset(
-    ["der", "die", "das", "den", "dem", "des", "ein", "eine", "einen", "einem", "einer", "und", "oder", "von", "zu", "im", "in", "am", "an", "auf", "für", "mit", "über", "aus", "bei", "ist", "sind", "war", "waren", "wird", "werden", "wurde", "was", "wer", "wen", "wem", "wessen", "welche", "welcher", "welches", "wann", "wo", "warum", "wie", "hat", "haben", "hatte", "sagte", "sagt", "es", "er", "sie", "ihr", "sein", "seine", "nicht", "kein", "keine", "auch", "noch", "nach", "vor", "dass"]
+    [
+        "der",
+        "die",
+        "das",
+        "den",
+        "dem",
+        "des",
+        "ein",
+        "eine",
+        "einen",
+        "einem",
+        "einer",
+        "und",
+        "oder",
+        "von",
+        "zu",
+        "im",
+        "in",
+        "am",
+        "an",
+        "auf",
+        "für",
+        "mit",
+        "über",
+        "aus",
+        "bei",
+        "ist",
+        "sind",
+        "war",
+        "waren",
+        "wird",
+        "werden",
+        "wurde",
+        "was",
+        "wer",
+        "wen",
+        "wem",
+        "wessen",
+        "welche",
+        "welcher",
+        "welches",
+        "wann",
+        "wo",
+        "warum",
+        "wie",
+        "hat",
+        "haben",
+        "hatte",
+        "sagte",
+        "sagt",
+        "es",
+        "er",
+        "sie",
+        "ihr",
+        "sein",
+        "seine",
+        "nicht",
+        "kein",
+        "keine",
+        "auch",
+        "noch",
+        "nach",
+        "vor",
+        "dass",
+    ]
 )
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
@@ -126,7 +245,8 @@ def format_source(n: int, passage: Passage) -> str:
     """One fenced, numbered source."""
     return (
         f'<source id="{n}" title="{_attr(passage.title or passage.article_id)}" '
-        f'date="{_attr(passage.date or "unknown")}" outlet="{_attr(passage.source or "unknown")}">\n'
+        f'date="{_attr(passage.date or "unknown")}" '
+        f'outlet="{_attr(passage.source or "unknown")}">\n'
         f"{neutralise(passage.text)}\n</source>"
     )
 
@@ -159,7 +279,9 @@ def answer_messages(
 
 def rewrite_messages(question: str, history: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     """(role, content) messages asking for a standalone version of a follow-up question."""
-    lines = [f"{'User' if role == 'user' else 'Assistant'}: {_shorten(text)}" for role, text in history]
+    lines = [
+        f"{'User' if role == 'user' else 'Assistant'}: {_shorten(text)}" for role, text in history
+    ]
     return [
         ("system", REWRITE_SYSTEM),
         ("human", REWRITE_TEMPLATE.format(history="\n".join(lines), question=question.strip())),

@@ -86,14 +86,17 @@ PASSAGE = (
 
 def test_support_check_accepts_a_correct_claim_and_flags_a_wrong_one(embedder):
     right = "Kremlin spokesman Peskow said Moscow rejects troops from NATO states in Ukraine."
-    wrong = "Chancellor Merz announced that Germany will send 5000 Bundeswehr soldiers to Lithuania."
+    wrong = (
+        "Chancellor Merz announced that Germany will send 5000 Bundeswehr soldiers to Lithuania."
+    )
     (good, good_span), (bad, _) = citations.support_scores(
         [right, wrong], PASSAGE, embedder.encode_passages
     )
     assert good >= citations.SUPPORT_THRESHOLD > bad
-    assert "Peskow" in PASSAGE[good_span[0] : good_span[1]] or "NATO" in PASSAGE[
-        good_span[0] : good_span[1]
-    ]
+    assert (
+        "Peskow" in PASSAGE[good_span[0] : good_span[1]]
+        or "NATO" in PASSAGE[good_span[0] : good_span[1]]
+    )
 
 
 def test_verbatim_quote_is_fully_supported(embedder):

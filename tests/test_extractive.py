@@ -5,13 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from fixtures_llm import (  # noqa: F401 - fixtures
-    INJECTION,
-    make_assistant,
-    qa_index_dir,
-    qa_parts,
-    qa_settings,
-)
+from fixtures_llm import *  # noqa: F403 - shared fixtures
+from fixtures_llm import INJECTION
 
 from rag import extractive, followup, prompts
 

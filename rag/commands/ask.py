@@ -25,7 +25,10 @@ def configure(sub) -> None:
     p.add_argument("--since", type=_iso_date, metavar="DATE", help="only articles from DATE on")
     p.add_argument("--until", type=_iso_date, metavar="DATE", help="only articles up to DATE")
     p.add_argument(
-        "--source", action="append", default=[], metavar="NAME",
+        "--source",
+        action="append",
+        default=[],
+        metavar="NAME",
         help="only articles from this source (repeatable)",
     )
     p.set_defaults(run=run)
