@@ -1,0 +1,137 @@
+"""`python -m rag eval`: metric arithmetic, input errors, and a run on a tiny XQuAD subset."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rag import evaluate as ev
+from rag.schema import Passage
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _p(article_id: str) -> Passage:
+    return Passage(f"{article_id}#0", article_id, "", 0, 0)
+
+
+@pytest.mark.parametrize(
+    "ranked, gold, expected",
+    [
+        (["a", "b", "c"], "a", 1),
+        (["a", "b", "c"], "c", 3),
+        (["a", "b", "b"], "b", 2),
+        (["a", "b"], "z", None),
+        ([], "a", None),
+    ],
+)
+def test_rank_of_gold_is_the_first_passage_of_the_gold_article(ranked, gold, expected):
+    assert ev.rank_of_gold([_p(a) for a in ranked], gold) == expected
+
+
+def test_score_run_counts_recall_and_mrr():
+    m = ev.score_run([1, 2, 6, None, 11], [10.0, 20.0, 30.0, 40.0, 50.0])
+    assert m.recall == {1: 0.2, 5: 0.4, 10: 0.6}
+    assert m.mrr10 == pytest.approx((1 + 1 / 2 + 1 / 6) / 5)
+    assert m.p95_ms == 50.0
+
+
+def test_score_run_of_no_questions_is_zero():
+    m = ev.score_run([], [])
+    assert m.recall == {1: 0.0, 5: 0.0, 10: 0.0} and m.mrr10 == 0.0 and m.p95_ms == 0.0
+
+
+@pytest.mark.parametrize(
+    "answer, gold, hit",
+    [
+        ("Die Verteidigung gab nur 308 Punkte ab.", ["308"], True),
+        ("Die  Denver\nBroncos gewannen.", ["Denver Broncos"], True),
+        ("die denver broncos", ["Denver Broncos"], True),
+        ("Die Panthers verloren.", ["Denver Broncos"], False),
+        ("", ["308"], False),
+        ("irgendwas", ["", "  "], False),
+    ],
+)
+def test_answer_hit_ignores_case_and_spacing(answer, gold, hit):
+    assert ev.answer_contains(answer, gold) is hit
+
+
+@pytest.mark.parametrize("size, overlap", [(40, 0), (40, 15), (100, 30), (800, 150)])
+def test_fallback_chunker_keeps_sentences_whole_and_covers_the_text(size, overlap):
+    text = " ".join(f"Das ist Satz Nummer {i} über Wien." for i in range(30))
+    spans = ev.pack_sentences(text, size, overlap)
+    assert spans[0][0] == 0 and spans[-1][1] == len(text)
+    for (_s, e), (s2, _e2) in zip(spans, spans[1:], strict=False):
+        assert not text[e:s2].strip()  # nothing but spaces between chunks
+        assert text[e - 1] == "." and text[s2 - 1] == " "  # cut between sentences
+    assert all(e - s <= size for s, e in spans)
+
+
+def _rag(*args: str, env_extra: dict | None = None) -> subprocess.CompletedProcess:
+    import os
+
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env_extra or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "rag", *args],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+
+
+def test_missing_xquad_folder_exits_2_with_a_message(tmp_path):
+    done = _rag("eval", str(tmp_path / "nowhere"))
+    assert done.returncode == 2
+    assert "xquad.de.json" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_missing_distractor_file_exits_2_with_a_message(tmp_path, data_dir):
+    done = _rag("eval", str(data_dir / "xquad"), "--distractors", str(tmp_path / "x.csv"))
+    assert done.returncode == 2
+    assert "10kGNAD" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.fixture
+def tiny_xquad(tmp_path, data_dir):
+    """The first XQuAD article in both languages (five paragraphs, 30 questions)."""
+    folder = tmp_path / "xquad"
+    folder.mkdir()
+    for name in ev.XQUAD_FILES.values():
+        doc = json.loads((data_dir / "xquad" / name).read_text(encoding="utf-8"))
+        doc["data"] = doc["data"][:1]
+        (folder / name).write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    return folder
+
+
+@pytest.mark.slow
+def test_eval_json_on_a_tiny_subset_has_the_documented_shape(tiny_xquad, tmp_path):
+    cache = tmp_path / "eval-index"
+    args = ("eval", str(tiny_xquad), "--limit", "20", "--json", "--index-dir", str(cache))
+    done = _rag(*args)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert set(result) == {"system", "baseline"}
+    for who, by_lang in result.items():
+        assert set(by_lang) == {"en", "de"}
+        for metrics in by_lang.values():
+            assert metrics["n"] == 20
+            for key in ("recall@1", "recall@5", "recall@10", "mrr@10"):
+                assert 0.0 <= metrics[key] <= 1.0
+            assert metrics["recall@1"] <= metrics["recall@5"] <= metrics["recall@10"]
+            assert metrics["p95_ms"] > 0
+            if who == "system":
+                assert metrics["answer_hit"] is None or 0.0 <= metrics["answer_hit"] <= 1.0
+            else:
+                assert "answer_hit" not in metrics
+    assert "building eval index" in done.stderr
+
+    again = _rag(*args, "--no-answers")  # the cached index is reused, not rebuilt
+    assert again.returncode == 0, again.stderr
+    assert "reusing eval index" in again.stderr
+    assert json.loads(again.stdout)["system"]["de"]["answer_hit"] is None
