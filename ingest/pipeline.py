@@ -25,14 +25,14 @@ from pathlib import Path
 
 from ingest.chunk import chunk_spans
 from ingest.clean import content_hash as text_hash
-from ingest.readers import Problem, ReadOptions, iter_files, read_file
+from ingest.readers import Problem, ReadOptions, read_file, walk
 from rag import schema
 from rag.settings import Settings
 from rag.store import Index
 
-# Embed when this many chunks are waiting: big enough for efficient batches,
-# small enough that memory does not grow with the corpus.
-_EMBED_BATCH_CHUNKS = 256
+# Embed and write when this many encode batches' worth of chunks are waiting: big enough
+# for efficient batches, small enough that memory does not grow with the corpus.
+_BATCHES_PER_WRITE = 8
 
 Progress = Callable[[int, int, str], None]  # (files done, files total, current file)
 
@@ -106,7 +106,7 @@ class _Writer:
     def add(self, item: _Pending) -> None:
         self.pending.append(item)
         self.n_chunks += len(item.spans)
-        if self.n_chunks >= _EMBED_BATCH_CHUNKS:
+        if self.n_chunks >= self.settings.embedding_batch_size * _BATCHES_PER_WRITE:
             self.flush()
 
     def flush(self) -> None:
@@ -177,9 +177,15 @@ def run_ingest(
     text_owner = _hashes_outside_scope(index, records, roots)
     writer = _Writer(index, settings, load_embedder, summary)
     seen: set[str] = set()
-    failed_paths: set[str] = set()
+    failed: list[Path] = []  # files/folders that could not be read: keep what they had
 
-    files = list(iter_files(existing))
+    files = []
+    for entry in walk(paths):
+        if isinstance(entry, Problem):  # missing path, unreadable folder, symlink loop
+            summary.failed.append(entry)
+            failed.append(Path(entry.path).resolve())
+        else:
+            files.append(entry)
     for done, (root, path) in enumerate(files):
         if progress:
             progress(done, len(files), str(path))
@@ -187,20 +193,18 @@ def run_ingest(
             if isinstance(item, Problem):
                 if item.skipped:
                     summary.failed.append(item)
-                    if item.line is None:  # the whole file failed: keep what it had
-                        failed_paths.add(str(path.resolve()))
+                    if item.line is None:  # the whole file failed
+                        failed.append(path.resolve())
                 else:
                     summary.warnings.append(item)
                 continue
             _consider(item, records, groups, text_owner, seen, summary, writer, settings, dry_run)
     if not dry_run:
         writer.flush()
-    for problem in _missing_paths(paths):
-        summary.failed.append(problem)
 
     if not keep_missing:
         for aid, rec in records.items():
-            if aid in seen or rec.path in failed_paths or not _in_scope(rec.path, roots):
+            if aid in seen or _in_scope(rec.path, failed) or not _in_scope(rec.path, roots):
                 continue
             if not dry_run:
                 index.remove_article(aid, groups.get((aid, rec.content_hash), []))
@@ -260,7 +264,3 @@ def _in_scope(path: str, roots: list[Path]) -> bool:
         return False
     p = Path(path)
     return any(p == root or root in p.parents for root in roots)
-
-
-def _missing_paths(paths: Sequence[Path]) -> list[Problem]:
-    return [Problem(str(p), None, "no such file or folder") for p in paths if not Path(p).exists()]

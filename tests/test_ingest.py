@@ -292,34 +292,46 @@ def _many_articles(folder: Path, n: int, variant: str = "") -> None:
         )
 
 
-def _kill_after(args, env, seconds: float) -> None:
+def _kill_when(args, env, files_done: int) -> None:
+    """Run the ingest CLI and SIGKILL it once its progress bar reports `files_done` files."""
+    import re
+
     proc = subprocess.Popen(
-        [sys.executable, "-m", *args],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        [sys.executable, "-m", *args], cwd=PROJECT_ROOT,
+        env={**os.environ, **env, "RAG_PROGRESS": "1"},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
-    time.sleep(seconds)
-    proc.send_signal(signal.SIGKILL)
+    buffer = b""
+    while proc.poll() is None:
+        buffer = (buffer + proc.stderr.read(1))[-200:]
+        done = [int(n) for n in re.findall(rb"(\d+)/\d+ \[", buffer)]
+        if done and done[-1] >= files_done:
+            proc.send_signal(signal.SIGKILL)
+            break
     proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the ingest finished before it could be killed"
 
 
 @pytest.mark.slow
 def test_killed_ingest_then_rerun_leaves_a_consistent_index(tmp_path, make_settings, embedder):
     folder = tmp_path / "many"
-    _many_articles(folder, 120)
-    env = {"RAG_INDEX_DIR": str(tmp_path / "idx")}
-    settings = make_settings(index_dir=tmp_path / "idx")
-    # Kill twice at different moments of a first ingest, then once during an update.
-    for delay in (7.0, 11.0):
-        _kill_after(["ingest", str(folder), "-q"], env, delay)
-    _many_articles(folder, 120, variant=" (aktualisiert)")
-    _kill_after(["ingest", str(folder), "-q"], env, 9.0)
+    _many_articles(folder, 60)
+    # Small encode batches make the run write every 16 chunks, so kills land between,
+    # and during, many writes.
+    env = {"RAG_INDEX_DIR": str(tmp_path / "idx"), "RAG_EMBEDDING_BATCH_SIZE": "2"}
+    settings = make_settings(index_dir=tmp_path / "idx", embedding_batch_size=2)
+    args = ["ingest", str(folder)]
+    _kill_when(args, env, files_done=20)
+    partial = Index(settings).records()
+    assert 0 < len(partial) < 60, "the kill should land in the middle of the run"
+    _kill_when(args, env, files_done=45)
+    # Change every article, then kill the update half-way.
+    _many_articles(folder, 60, variant=" (aktualisiert)")
+    _kill_when(args, env, files_done=30)
     summary = run_ingest([folder], settings, embedder=embedder)
     index = Index(settings)
     assert_consistent(index)
-    assert index.stats().articles == 120 and not summary.failed
+    assert index.stats().articles == 60 and not summary.failed
     for _, text, _meta in index.iter_chunks():
         if text.startswith("Meldung"):
             assert "(aktualisiert)" in text
