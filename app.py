@@ -47,8 +47,15 @@ def shared_index(key: str):
 def shared_assistant(key: str):
     """The Assistant (models, retriever, LLM client), built once and used by every tab."""
     from rag.assistant import Assistant
+    from rag.text import sentence_spans
 
-    return Assistant.from_settings(_settings(key), index=shared_index(key))
+    assistant = Assistant.from_settings(_settings(key), index=shared_index(key))
+    # Pay the one-time costs now rather than on the first question: the keyword index,
+    # the model's first forward pass, the sentence splitter's rules.
+    assistant.retriever.refresh()
+    assistant.embedder.encode_queries(["warm-up"])
+    sentence_spans("Erster Satz. Zweiter Satz.")
+    return assistant
 
 
 @st.cache_resource(show_spinner=False)
@@ -380,8 +387,9 @@ def main() -> None:
     sidebar_refresh(settings, key)
 
     st.title("Ask the archive")
+    intro = st.empty()  # always one slot, so answers keep their place between reruns
     if not st.session_state.messages:
-        st.caption(
+        intro.caption(
             "Questions in English or German. Answers cite the articles they come from [n]; "
             "open a source to read the full article with the passage marked."
         )

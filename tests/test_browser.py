@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -44,20 +45,39 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 
-# Milliseconds from the Enter key to the first answer text in the newest assistant message
+# Elements of the current script run (Streamlit keeps the previous run's on screen, marked
+# stale, until they are replaced).
+LIVE_JS = """
+const live = (root, sel) => [...root.querySelectorAll(sel)]
+  .filter(el => !el.closest('[data-stale="true"]'));
+const answers = () => live(document, '[data-testid="stChatMessage"]')
+  .filter(m => m.querySelector('[data-testid="stChatMessageAvatarAssistant"]'));
+"""
+# Milliseconds from the Enter key to the first answer text in the new assistant message
 # (text outside the status box), measured in the page, polled on every animation frame.
-FIRST_TEXT_JS = """
-(n) => {
-  const msgs = [...document.querySelectorAll('[data-testid="stChatMessage"]')]
-    .filter(m => m.querySelector('[data-testid="stChatMessageAvatarAssistant"]'));
+FIRST_TEXT_JS = (
+    "(n) => {"
+    + LIVE_JS
+    + """
+  const msgs = answers();
   if (msgs.length <= n) return false;
-  const last = msgs[msgs.length - 1];
-  const texts = [...last.querySelectorAll('[data-testid="stMarkdownContainer"]')]
+  const texts = live(msgs[n], '[data-testid="stMarkdownContainer"]')
     .filter(el => !el.closest('[data-testid="stExpander"]'))
     .map(el => el.innerText.trim()).filter(Boolean);
   return texts.length ? performance.now() - window.__enterAt : false;
-}
-"""
+}"""
+)
+# The run that answers question n is over: its export button is there, nothing is running.
+DONE_JS = (
+    "(n) => {"
+    + LIVE_JS
+    + """
+  const msgs = answers();
+  if (msgs.length <= n) return false;
+  if (document.querySelector('[data-testid^="stStatusWidgetRunning"]')) return false;
+  return live(msgs[n], 'button').some(b => b.innerText.includes('Export as Markdown'));
+}"""
+)
 
 
 @pytest.fixture(scope="module")
@@ -146,15 +166,14 @@ def page(browser, app_url):
 
 def ask(page, question: str, timeout_ms: int = 120_000) -> float:
     """Type a question, press Enter; wait for the whole answer. Returns ms to first text."""
-    n = page.locator('[data-testid="stChatMessageAvatarAssistant"]').count()
+    n = page.evaluate("() => {" + LIVE_JS + "return answers().length; }")
     box = page.get_by_placeholder("Ask the archive…")
     box.fill(question)
     page.evaluate("() => { window.__enterAt = performance.now(); }")
     box.press("Enter")
     first = page.wait_for_function(FIRST_TEXT_JS, arg=n, polling="raf", timeout=timeout_ms)
     elapsed = float(first.json_value())
-    # Done when the export button of the new answer is there (sources are rendered above it).
-    page.get_by_role("button", name="Export as Markdown").nth(n).wait_for(timeout=timeout_ms)
+    page.wait_for_function(DONE_JS, arg=n, polling=100, timeout=timeout_ms)
     return elapsed
 
 
@@ -163,15 +182,22 @@ def last_answer(page):
 
 
 def test_sample_question_answers_with_sources_and_opens_the_article(page):
-    ask(page, "Was sagte Peskow über die NATO?")  # warm-up: first query compiles/caches
-    first_text_ms = ask(page, PESKOW_QUESTION)
+    ask(page, "Was sagte Peskow über die NATO?")  # warm-up: first query fills caches
+    # Median of three, so one hiccup of a busy machine does not decide the verdict.
+    timings = sorted(ask(page, PESKOW_QUESTION) for _ in range(3))
+    first_text_ms = timings[1]
     answer = last_answer(page)
     text = answer.inner_text()
     assert "Peskow" in text
     assert "[1]" in text
-    sources = answer.locator('[data-testid="stVerticalBlockBorderWrapper"]')
-    assert "Peskow" in sources.first.inner_text() or "Peskow" in text
-    assert answer.locator("mark").count() >= 1, "no cited sentence is highlighted"
+    labels = answer.locator('[data-testid="stMarkdownContainer"]').filter(
+        has_text=re.compile(r"^\[\d+\] ")
+    )
+    assert labels.count() >= 1, "no numbered source under the answer"
+    assert "[1] Putin hob hervor" in labels.first.inner_text()  # title · date of the source
+    assert answer.locator("mark").filter(has_text="Peskow").count() >= 1, (
+        "no highlighted cited sentence mentions Peskow"
+    )
 
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "ui-answer.png"), full_page=True)
@@ -182,15 +208,21 @@ def test_sample_question_answers_with_sources_and_opens_the_article(page):
     caption = answer.get_by_text("The passage (tinted, cited sentences marked)")
     caption.first.wait_for(timeout=30_000)
     expander = answer.locator('[data-testid="stExpander"]').filter(has_text="Full article")
+    expander.first.locator("mark").first.wait_for(timeout=30_000)
     full = expander.first.inner_text()
     assert "Putin hob hervor" in full  # the article's first sentence: the whole text is shown
     assert "Peskow" in full
     assert expander.first.locator("mark").count() >= 1
     page.screenshot(path=str(ARTIFACTS / "ui-full-article.png"), full_page=True)
 
-    record = {"first_answer_text_ms": round(first_text_ms), "budget_ms": FIRST_TEXT_BUDGET_S * 1e3}
+    record = {
+        "first_answer_text_ms_median": round(first_text_ms),
+        "first_answer_text_ms_all": [round(t) for t in timings],
+        "budget_ms": FIRST_TEXT_BUDGET_S * 1e3,
+        "load_average_1min": os.getloadavg()[0],
+    }
     (ARTIFACTS / "ui-timing.json").write_text(json.dumps(record))
-    print(f"\nfirst answer text after {first_text_ms:.0f} ms")
+    print(f"\nfirst answer text after {timings} ms (median {first_text_ms:.0f})")
     assert first_text_ms < FIRST_TEXT_BUDGET_S * 1000, record
 
 
