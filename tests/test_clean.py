@@ -8,11 +8,11 @@ import unicodedata
 import pytest
 
 import ingest.clean
-import ingest.readers
+import ingest.readers.text
 from ingest.clean import clean_text, content_hash, derive_title, parse_date
 
 
-@pytest.mark.parametrize("module", [ingest.clean, ingest.readers])
+@pytest.mark.parametrize("module", [ingest.clean, ingest.readers.text])
 def test_docstring_examples_hold(module):
     result = doctest.testmod(module)
     assert result.attempted > 0 and result.failed == 0
