@@ -27,7 +27,7 @@ from rag.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("newsroom.app")
 
-st.set_page_config(page_title="Newsroom archive", page_icon="🗞️", layout="wide")
+st.set_page_config(page_title="Newsroom archive", page_icon=":material/newspaper:", layout="wide")
 
 
 # --- shared, loaded once per process ------------------------------------------------------
@@ -157,10 +157,14 @@ def sidebar_filters(stats, sources: list[str]):
 
 def sidebar_refresh(settings: Settings, key: str) -> None:
     st.sidebar.subheader("Corpus")
-    st.sidebar.caption(
-        f"Reads {ui.safe_markdown(str(settings.corpus_dir))}, like `python -m ingest`."
-    )
-    if st.sidebar.button("Refresh corpus", icon="🔄", key="refresh"):
+    folder = ui.safe_markdown(settings.corpus_dir.name or str(settings.corpus_dir))
+    st.sidebar.caption(f"Re-reads the corpus folder **{folder}**, like `python -m ingest`.")
+    if st.sidebar.button(
+        "Refresh corpus",
+        icon=":material/sync:",
+        key="refresh",
+        help=ui.safe_markdown(f"Re-reads {settings.corpus_dir}"),
+    ):
         refresh_corpus(settings, key)
     done = st.session_state.get("refresh_report")
     if done:
@@ -228,7 +232,7 @@ def _when(iso: str | None) -> str:
 def show_answer(answer, key: str, fingerprint: str, msg: int) -> None:
     """Notices, the answer text, its numbered sources and the export buttons."""
     for notice in answer.notices:
-        st.info(ui.safe_markdown(notice), icon="ℹ️")
+        st.info(ui.safe_markdown(notice), icon=":material/info:")
     st.markdown(ui.answer_markdown(answer.text))
     show_sources(answer, key, fingerprint, msg)
     show_export(answer, msg)
@@ -277,11 +281,11 @@ def show_export(answer, msg: int) -> None:
         data=markdown,
         file_name=ui.export_filename(answer.question),
         mime="text/markdown",
-        icon="⬇️",
+        icon=":material/download:",
         key=f"export-{msg}",
         on_click="ignore",
     )
-    with right.popover("Copy with citations", icon="📋"):
+    with right.popover("Copy with citations", icon=":material/content_copy:"):
         st.code(markdown, language="markdown", wrap_lines=True)
 
 
@@ -357,8 +361,8 @@ def main() -> None:
         st.stop()
     key = settings.model_dump_json()
 
-    st.sidebar.title("🗞️ Newsroom archive")
-    st.sidebar.button("New chat", icon="✏️", on_click=new_chat, key="new-chat")
+    st.sidebar.title(":material/newspaper: Newsroom archive")
+    st.sidebar.button("New chat", icon=":material/edit_square:", on_click=new_chat, key="new-chat")
     try:
         index = shared_index(key)
         fingerprint = index.fingerprint()
