@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shutil
 import socket
 import textwrap
 from pathlib import Path
@@ -205,3 +206,30 @@ def test_full_article_opens_with_the_passage_marked(app_env):
     article = Index(Settings(_env_file=None, index_dir=app_env)).get_article(first.article_id)
     expected = article_html(article.text, first.start, first.end, first.highlight)
     assert textwrap.dedent(expected).strip() in rendered  # as st.markdown normalises it
+
+
+@pytest.mark.slow
+def test_refresh_button_ingests_new_articles_and_the_next_answer_finds_them(
+    monkeypatch, tmp_path, ui_index_dir
+):
+    index_dir = tmp_path / "index"
+    shutil.copytree(ui_index_dir, index_dir)
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SAMPLE_CORPUS, corpus)
+    monkeypatch.setenv("RAG_INDEX_DIR", str(index_dir))
+    monkeypatch.setenv("RAG_CORPUS_DIR", str(corpus))
+    at = start()
+    (corpus / "new_article.txt").write_text(
+        " date 2025-09-07 Die Gemeinde Sankt Wolfgang eröffnete am Sonntag eine neue "
+        "Seilbahn auf den Schafberg. Die Bergbahn bringt stündlich 800 Gäste auf den Gipfel.",
+        encoding="utf-8",
+    )
+    at.button(key="refresh").click().run()
+    assert not at.exception
+    report = " ".join(s.value for s in at.sidebar.success)
+    assert "1 added" in report and "1 unchanged" in report, report
+    sidebar = "\n".join(m.value for m in at.sidebar.markdown)
+    assert "Articles: **3**" in sidebar  # the sample, the hostile one (other folder), the new one
+    at = ask(at, "Was eröffnete die Gemeinde Sankt Wolfgang?")
+    [answer] = answers(at)
+    assert any("Seilbahn" in c.quote for c in answer.citations)

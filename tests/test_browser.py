@@ -281,3 +281,26 @@ def test_hostile_article_renders_inert(page):
     assert page.dialogs == []
     assert not [u for u in page.requests if BEACON in u], "the article made the page load a URL"
     page.screenshot(path=str(ARTIFACTS / "ui-hostile.png"), full_page=True)
+
+
+def test_two_tabs_ask_at_the_same_time_and_both_get_answers(browser, app_url):
+    contexts = [browser.new_context(viewport={"width": 1280, "height": 1000}) for _ in range(2)]
+    try:
+        pages = [c.new_page() for c in contexts]
+        for p in pages:
+            p.goto(app_url)
+            p.get_by_placeholder("Ask the archive…").wait_for(timeout=180_000)
+        questions = [PESKOW_QUESTION, HOSTILE_QUESTION]
+        for p, q in zip(pages, questions, strict=True):
+            p.get_by_placeholder("Ask the archive…").fill(q)
+        for p in pages:  # both questions are in flight together
+            p.get_by_placeholder("Ask the archive…").press("Enter")
+        for p in pages:
+            p.wait_for_function(DONE_JS, arg=0, polling=100, timeout=120_000)
+        assert "Peskow" in last_answer(pages[0]).inner_text()
+        assert "Antoniwka" in last_answer(pages[1]).inner_text()
+        for p, other in zip(pages, reversed(questions), strict=True):  # sessions stay apart
+            assert other not in p.locator('[data-testid="stMain"]').inner_text()
+    finally:
+        for c in contexts:
+            c.close()
