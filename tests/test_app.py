@@ -18,10 +18,12 @@ from pathlib import Path
 
 import pytest
 
+from rag import ui
 from rag.settings import Settings
 from rag.store import Index
 from rag.ui import article_html
 from tests.conftest import PROJECT_ROOT, SAMPLE_CORPUS
+from tests.test_llm_server import llama_server  # noqa: F401 - fixture; skips when unavailable
 
 APP = str(PROJECT_ROOT / "app.py")
 HOSTILE_CORPUS = Path(__file__).resolve().parent / "data" / "hostile"
@@ -233,3 +235,34 @@ def test_refresh_button_ingests_new_articles_and_the_next_answer_finds_them(
     at = ask(at, "Was eröffnete die Gemeinde Sankt Wolfgang?")
     [answer] = answers(at)
     assert any("Seilbahn" in c.quote for c in answer.citations)
+
+
+@pytest.mark.slow
+@pytest.mark.server
+def test_llm_mode_streams_a_model_answer_rendered_as_text(
+    app_env,
+    monkeypatch,
+    llama_server,  # noqa: F811 - the imported fixture
+):
+    """With a real (tiny) llama.cpp server: the answer comes from the LLM, shown inert."""
+    base, _log = llama_server
+    for name, value in {
+        "RAG_LLM_BACKEND": "openai",
+        "RAG_LLM_BASE_URL": base,
+        "RAG_LLM_MODEL": "smollm2",
+        "RAG_LLM_TIMEOUT": "120",
+        "RAG_LLM_MAX_TOKENS": "48",
+        "RAG_LLM_CONTEXT_TOKENS": "2048",
+        "RAG_SOURCE_TOKEN_BUDGET": "400",
+    }.items():
+        monkeypatch.setenv(name, value)
+    at = start()
+    sidebar = "\n".join(m.value for m in at.sidebar.markdown)
+    assert "server reachable" in sidebar
+    at = ask(at, PESKOW_QUESTION)
+    [answer] = answers(at)
+    assert answer.mode == "llm", answer.notices
+    assert answer.text.strip()
+    shown = assistant_markdown(at)
+    assert textwrap.dedent(ui.answer_markdown(answer.text)).strip() in shown
+    assert at.get("status")[0].label.startswith("Found") or not answer.citations
