@@ -2,13 +2,16 @@
 
 Fusion is a convex combination of the dense cosine similarity and the BM25 score
 divided by the best BM25 score for the query: `fused = (1 - w) * dense + w * bm25/max`.
-The keyword weight `w` is decided per query from how well its terms exist in the corpus
-(`KeywordIndex.match_strength`): a question whose terms the corpus uses (e.g. a German
+The keyword weight `w` is decided per query from how well its terms match the corpus
+(`KeywordIndex.match_strength`: the IDF-weighted share of the query's terms found in its
+best BM25 passage): a question whose terms a passage actually uses (e.g. a German
 question over German news) leans on BM25, which is precise for names and rare words; a
-question whose terms are mostly unknown to the corpus (e.g. an English question over
-German text, where BM25 only sees a few names) leans on the dense embedding. No language
-detection is involved: an English question made of names the corpus contains gets a high
-weight, as it should.
+question that matches only a name or two (e.g. an English question over German text)
+leans on the dense embedding. No language detection is involved: an English question
+made of names and terms the corpus contains gets a high weight, as it should.
+(A vocabulary-only measure — share of query terms known anywhere in the corpus — was
+tried first and is weaker: with ten thousand news chunks most English words occur
+somewhere, so English questions looked like good keyword queries.)
 
 Score-based rather than rank-based (RRF) fusion keeps the confidence of each signal: RRF
 gives the 1st BM25 hit of a noise query the same credit as the 1st hit of a precise one.
@@ -23,8 +26,8 @@ from rag.schema import Passage
 
 # At full match strength BM25 gets this share; dense always keeps the rest, so a
 # semantically right passage can still beat a keyword-stuffed one.
-# Chosen on XQuAD (en/de questions over German paragraphs, with German news as
-# distractors): 0.7-0.9 are within a point of each other.
+# Chosen on XQuAD (en/de questions over German paragraphs, 10kGNAD news as distractors):
+# 0.7-0.9 are within a point of each other; see docs/benchmarks.md.
 MAX_KEYWORD_WEIGHT = 0.8
 
 # Two passages are near-duplicates when this share of the shorter one's word shingles

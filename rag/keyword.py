@@ -7,9 +7,9 @@ bm25s (Lucene BM25). The index is derived from the Chroma chunk collection
 (`Index.iter_chunks()`), so it can always be rebuilt from the one source of truth; a
 process-wide cache keyed by `Index.fingerprint()` keeps it in memory between searches.
 
-`match_strength` tells how well a query's terms exist in this corpus at all (IDF-weighted
-share of query terms found in the vocabulary): the retriever uses it to decide how much
-to trust BM25 for that query.
+`match_strength` tells how well a query's terms actually match the corpus (IDF-weighted
+share of the query's terms found in its best BM25 chunk): the retriever uses it to decide
+how much to trust BM25 for that query.
 
 Shortcuts: the whole keyword index lives in memory (token ids + a sparse matrix, a few
 hundred bytes per chunk); it is rebuilt from scratch when the fingerprint changes rather
@@ -103,10 +103,16 @@ class KeywordIndex:
         self.ids: list[str] = ids
         self.date_int = np.asarray(dates, dtype=np.int64)
         self.sources = np.asarray(sources, dtype=object)
-        self._df: dict[str, int] = {}
+        # Term ids per chunk (distinct), for match_strength; df for idf.
+        self._vocab: dict[str, int] = {}
+        self._rows_terms: list[frozenset[int]] = []
+        df: dict[int, int] = {}
         for toks in corpus:
-            for t in set(toks):
-                self._df[t] = self._df.get(t, 0) + 1
+            ids_ = frozenset(self._vocab.setdefault(t, len(self._vocab)) for t in toks)
+            self._rows_terms.append(ids_)
+            for t in ids_:
+                df[t] = df.get(t, 0) + 1
+        self._df = df
         self._bm25 = None
         if ids:
             # bm25s cannot index an empty token list; a placeholder token keeps rows aligned.
@@ -125,27 +131,42 @@ class KeywordIndex:
     def idf(self, term: str) -> float:
         """Smoothed inverse document frequency; unseen terms get the highest value."""
         n = max(len(self.ids), 1)
-        df = self._df.get(term, 0)
+        tid = self._vocab.get(term)
+        df = self._df.get(tid, 0) if tid is not None else 0
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
-    def match_strength(self, query_terms: Sequence[str]) -> float:
-        """IDF-weighted share of distinct query terms that occur in the corpus, in [0, 1].
+    def match_strength(self, query_terms: Sequence[str], scores: np.ndarray | None = None) -> float:
+        """IDF-weighted share of the query's distinct terms found in its best BM25 chunk.
 
-        A German question about the corpus scores near 1; an English question over German
-        text keeps only names and numbers and scores low. 0 for a query with no terms.
+        In [0, 1]: a German question over German news finds most of its terms in one
+        passage (~0.7-1); an English question over German text matches a name or two
+        (~0.1-0.3), so its BM25 ranking is mostly noise. `scores` (from `scores()`,
+        possibly masked by a filter) picks the best chunk; computed when not given.
+        0 for a query with no terms or no match.
+
+        >>> kw = KeywordIndex([("a", "Peskow sprach in Moskau", {}), ("b", "Regen in Wien", {})])
+        >>> kw.match_strength(tokenize("Was sagte Peskow in Moskau?")) > 0.5
+        True
+        >>> kw.match_strength(tokenize("What did the spokesman say?"))
+        0.0
         """
         terms = set(query_terms)
         if not terms or not self.ids:
             return 0.0
+        if scores is None:
+            scores = self.scores(query_terms)
+        if scores.size == 0 or float(scores.max()) <= 0.0:
+            return 0.0
+        best = self._rows_terms[int(np.argmax(scores))]
         total = sum(self.idf(t) for t in terms)
-        found = sum(self.idf(t) for t in terms if t in self._df)
+        found = sum(self.idf(t) for t in terms if self._vocab.get(t, -1) in best)
         return found / total if total > 0 else 0.0
 
     def scores(self, query_terms: Sequence[str]) -> np.ndarray:
         """BM25 score of every chunk (row order of `ids`) for these terms."""
         if self._bm25 is None:
             return np.zeros(0, dtype=np.float32)
-        known = [t for t in query_terms if t in self._df]
+        known = [t for t in query_terms if t in self._vocab]
         if not known:
             return np.zeros(len(self.ids), dtype=np.float32)
         return np.asarray(self._bm25.get_scores(known), dtype=np.float32)

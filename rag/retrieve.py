@@ -163,13 +163,13 @@ class Retriever:
         """Add BM25 scores and candidates to the pool; returns (keyword weight, best BM25)."""
         kw = self._keyword
         terms = tokenize(query)
-        weight = fusion.keyword_weight(kw.match_strength(terms))
         scores = kw.scores(terms)
         if scores.size == 0:
             return 0.0, 0.0
         if filters.active:
             lo, hi = filters.date_range
             scores = np.where(kw.mask(lo, hi, filters.sources), scores, 0.0)
+        weight = fusion.keyword_weight(kw.match_strength(terms, scores))
         best = float(scores.max())
         rows = kw.row_of
         for p in pool.values():
