@@ -27,8 +27,6 @@ from rag.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("newsroom.app")
 
-st.set_page_config(page_title="Newsroom archive", page_icon=":material/newspaper:", layout="wide")
-
 
 # --- shared, loaded once per process ------------------------------------------------------
 def _settings(key: str) -> Settings:
@@ -353,6 +351,9 @@ def show_history(key: str, fingerprint: str) -> None:
 
 
 def main() -> None:
+    st.set_page_config(
+        page_title="Newsroom archive", page_icon=":material/newspaper:", layout="wide"
+    )
     st.session_state.setdefault("messages", [])
     try:
         settings = load_settings()
@@ -403,4 +404,5 @@ def main() -> None:
         ask(question.strip(), key, fingerprint, filters)
 
 
-main()
+if __name__ == "__main__":  # streamlit runs the script as __main__; tests import it
+    main()

@@ -266,3 +266,32 @@ def test_llm_mode_streams_a_model_answer_rendered_as_text(
     shown = assistant_markdown(at)
     assert textwrap.dedent(ui.answer_markdown(answer.text)).strip() in shown
     assert at.get("status")[0].label.startswith("Found") or not answer.citations
+
+
+def test_weakly_supported_citation_is_flagged_next_to_its_source():
+    from streamlit.testing.v1 import AppTest
+
+    def script():
+        import app
+        from rag.answer import Answer, Citation
+
+        quote = "Der Kreml lehnt Truppen ab. Peskow sprach von Gefahr."
+        weak = Citation(
+            n=1, article_id="a", title="Titel", date="2025-09-05", source="ORF", quote=quote,
+            start=0, end=len(quote), supported=False, support=0.31,
+            cited_sentences=["Peskow begrüßte die Truppen."], highlight=[(28, len(quote))],
+        )  # fmt: skip
+        strong = Citation(**{**weak.__dict__, "n": 2, "supported": True, "support": 0.9})
+        answer = Answer(
+            question="q", standalone_question="q", text="Peskow begrüßte die Truppen [1][2].",
+            mode="llm", citations=[weak, strong], passages=[],
+        )  # fmt: skip
+        app.show_sources(answer, key="{}", fingerprint="", msg=0)
+
+    at = AppTest.from_function(script, default_timeout=30).run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = [m.value for m in at.markdown]
+    flags = [i for i, m in enumerate(shown) if "⚠ weak support" in m]
+    labels = [i for i, m in enumerate(shown) if m.startswith("**&#91;")]
+    assert len(flags) == 1 and labels[0] < flags[0] < labels[1]  # under source 1 only
+    assert "0&#46;31" in shown[flags[0]]  # the support score, escaped like all text
