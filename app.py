@@ -90,6 +90,8 @@ def expected_errors() -> tuple[type[BaseException], ...]:
 # --- sidebar ------------------------------------------------------------------------------
 def new_chat() -> None:
     st.session_state.messages = []
+    for key in [k for k in st.session_state if str(k).startswith("article-")]:
+        del st.session_state[key]  # the next chat's sources start closed
 
 
 def sidebar_index(settings: Settings, stats) -> None:
@@ -265,10 +267,14 @@ def show_article(c, key: str, fingerprint: str) -> None:
     st.markdown(" · ".join(meta) + (f" · {link}" if link else ""))
     if start is None:
         st.caption("The cited passage is no longer in this article (it changed since).")
-        st.markdown(ui.safe_markdown(art.text))
-        return
-    st.caption(ui.passage_position(art.text, start, end))
-    st.markdown(ui.article_html(art.text, start, end, c.highlight), unsafe_allow_html=True)
+        start = end = 0
+    lo, hi = ui.article_window(art.text, start, end)
+    if (lo, hi) != (0, len(art.text)):
+        st.caption(f"A long article: showing characters {lo:,}–{hi:,} of {len(art.text):,}.")
+    if end > start:
+        st.caption(ui.passage_position(art.text, start, end))
+    shown = art.text[lo:hi]
+    st.markdown(ui.article_html(shown, start - lo, end - lo, c.highlight), unsafe_allow_html=True)
 
 
 def show_export(answer, msg: int) -> None:

@@ -254,3 +254,25 @@ def source_link(url: str) -> str | None:
     if not re.fullmatch(r"https?://[^\s<>\"'`\\\\]+", url, flags=re.IGNORECASE):
         return None
     return f"[original](<{url}>)"
+
+
+def article_window(text: str, start: int, end: int, limit: int = 100_000) -> tuple[int, int]:
+    """The [lo, hi) range of a long article to show around the passage [start, end): the
+    whole text when it fits in `limit` characters, else about `limit` characters centred on
+    the passage, cut at paragraph breaks where possible.
+
+    >>> article_window("kurz", 0, 4)
+    (0, 4)
+    >>> article_window("a" * 50 + "\\n\\n" + "b" * 50 + "\\n\\n" + "c" * 50, 54, 60, limit=60)
+    (52, 102)
+    """
+    if len(text) <= limit:
+        return 0, len(text)
+    room = max(0, limit - (end - start))
+    lo = max(0, min(start - room // 2, len(text) - limit))
+    para = text.find("\n\n", lo, start)
+    lo = para + 2 if lo > 0 and para >= 0 else lo
+    hi = min(len(text), max(end, lo + limit))
+    para = text.rfind("\n\n", end, hi)
+    hi = para if hi < len(text) and para >= 0 else hi
+    return lo, hi

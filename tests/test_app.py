@@ -295,3 +295,16 @@ def test_weakly_supported_citation_is_flagged_next_to_its_source():
     labels = [i for i, m in enumerate(shown) if m.startswith("**&#91;")]
     assert len(flags) == 1 and labels[0] < flags[0] < labels[1]  # under source 1 only
     assert "0&#46;31" in shown[flags[0]]  # the support score, escaped like all text
+
+
+@pytest.mark.slow
+def test_refresh_on_an_empty_index_fills_it_and_opens_the_chat(monkeypatch, tmp_path):
+    monkeypatch.setenv("RAG_INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.setenv("RAG_CORPUS_DIR", str(SAMPLE_CORPUS))
+    at = start()
+    assert at.chat_input[0].disabled
+    at.button(key="refresh").click().run()
+    assert not at.exception
+    assert "1 added" in " ".join(s.value for s in at.sidebar.success)
+    assert not at.chat_input[0].disabled
+    assert not [i for i in at.info if "The index is empty" in i.value]

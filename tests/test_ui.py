@@ -84,7 +84,7 @@ def test_answer_layout_renders_quotes_lists_and_bold():
     rendered = render(ui.answer_markdown(answer))
     assert "<strong>Titel</strong>" in rendered
     assert re.search(r"<blockquote>\s*<p>„Zitat“ \[1\]</p>", rendered)
-    assert "<li>eins</li>" in rendered and "<ol start=\"2\">" in rendered
+    assert "<li>eins</li>" in rendered and '<ol start="2">' in rendered
 
 
 def test_highlight_marks_exactly_the_given_spans_and_escapes_the_rest():
@@ -160,3 +160,17 @@ def test_source_label_and_weak_support_note_are_text():
 )
 def test_export_filename_is_safe(question, expected):
     assert ui.export_filename(question, dt.datetime(2025, 9, 5, 14, 3)) == expected
+
+
+@pytest.mark.parametrize("where", [0.0, 0.5, 0.999])
+def test_a_long_article_is_shown_as_a_window_around_the_passage(where):
+    paragraphs = [f"Absatz {i}: " + "Wort " * 200 for i in range(2000)]  # about 2 MB
+    text = "\n\n".join(paragraphs)
+    start = text.index(f"Absatz {int(where * 1999)}:")
+    end = start + 500
+    lo, hi = ui.article_window(text, start, end, limit=100_000)
+    assert lo <= start < end <= hi
+    assert hi - lo <= 100_000
+    assert hi - lo > 90_000  # the window is used, not wasted
+    assert lo == 0 or text[lo - 2 : lo] == "\n\n"  # starts at a paragraph
+    assert hi == len(text) or text[hi : hi + 2] == "\n\n"  # ends at one
