@@ -336,7 +336,9 @@ def ask(question: str, key: str, fingerprint: str, filters) -> None:
             st.session_state.messages.append({"role": "assistant", "content": text, "error": True})
             return
         answer = result["answer"]
-        status.update(label=f"Found {len(answer.citations)} source(s)", state="complete")
+        n = len(answer.citations)
+        label = f"Answered from {n} source{'s' if n != 1 else ''}" if n else "No source found"
+        status.update(label=label, state="complete")
         body.empty()
         msg = len(st.session_state.messages)
         st.session_state.messages.append(

@@ -265,7 +265,7 @@ def test_llm_mode_streams_a_model_answer_rendered_as_text(
     assert answer.text.strip()
     shown = assistant_markdown(at)
     assert textwrap.dedent(ui.answer_markdown(answer.text)).strip() in shown
-    assert at.get("status")[0].label.startswith("Found") or not answer.citations
+    assert at.get("status")[0].label.startswith("Answered from") or not answer.citations
 
 
 def test_weakly_supported_citation_is_flagged_next_to_its_source():

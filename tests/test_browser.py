@@ -300,7 +300,7 @@ def test_two_tabs_ask_at_the_same_time_and_both_get_answers(browser, app_url):
         assert "Peskow" in last_answer(pages[0]).inner_text()
         assert "Antoniwka" in last_answer(pages[1]).inner_text()
         for p, other in zip(pages, reversed(questions), strict=True):  # sessions stay apart
-            assert other not in p.locator('[data-testid="stMain"]').inner_text()
+            assert other not in p.locator('[data-testid="stMainBlockContainer"]').inner_text()
     finally:
         for c in contexts:
             c.close()
