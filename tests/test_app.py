@@ -308,3 +308,26 @@ def test_refresh_on_an_empty_index_fills_it_and_opens_the_chat(monkeypatch, tmp_
     assert "1 added" in " ".join(s.value for s in at.sidebar.success)
     assert not at.chat_input[0].disabled
     assert not [i for i in at.info if "The index is empty" in i.value]
+
+
+def test_models_load_once_per_process_and_every_session_shares_them(
+    monkeypatch, tmp_path, ui_index_dir
+):
+    from rag.assistant import Assistant
+
+    index_dir = tmp_path / "index"  # settings no other test uses: a fresh cache key
+    shutil.copytree(ui_index_dir, index_dir)
+    monkeypatch.setenv("RAG_INDEX_DIR", str(index_dir))
+    built = []
+    real = Assistant.from_settings.__func__
+
+    def counting(cls, settings, **kwargs):
+        built.append(settings.index_dir)
+        return real(cls, settings, **kwargs)
+
+    monkeypatch.setattr(Assistant, "from_settings", classmethod(counting))
+    first, second = start(), start()  # two browser sessions
+    ask(first, PESKOW_QUESTION)
+    ask(second, HOSTILE_QUESTION)
+    ask(first, "And about security guarantees?")
+    assert built == [index_dir]
