@@ -384,7 +384,7 @@ def main() -> None:
         sidebar_refresh(settings, key)
         st.info(
             "**The index is empty.** Fill it with `python -m ingest` (reads "
-            f"`{ui.safe_markdown(str(settings.corpus_dir))}`; pass other folders or files as "
+            f"{ui.safe_markdown(str(settings.corpus_dir))}; pass other folders or files as "
             "arguments), or press **Refresh corpus** in the sidebar."
         )
         st.chat_input("Ask the archive…", disabled=True)
@@ -412,5 +412,19 @@ def main() -> None:
         ask(question.strip(), key, fingerprint, filters)
 
 
+def run() -> None:
+    """The page, with any unexpected failure shown as one line (details go to the log)."""
+    try:
+        main()
+    except Exception as exc:  # noqa: BLE001 - st.stop()/st.rerun() are BaseExceptions
+        log.exception("the page failed")
+        st.error(
+            ui.safe_markdown(
+                f"Something went wrong ({exc.__class__.__name__}: {exc}). The details are in "
+                "the server log; reload the page to try again."
+            )
+        )
+
+
 if __name__ == "__main__":  # streamlit runs the script as __main__; tests import it
-    main()
+    run()

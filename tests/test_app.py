@@ -10,6 +10,7 @@ shared between the tests that use the same settings.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 import shutil
 import socket
@@ -331,3 +332,25 @@ def test_models_load_once_per_process_and_every_session_shares_them(
     ask(second, HOSTILE_QUESTION)
     ask(first, "And about security guarantees?")
     assert built == [index_dir]
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"RAG_TOP_K": "0"}, "RAG_TOP_K"),
+        ({"RAG_CHROMA_HOST": "127.0.0.1", "RAG_CHROMA_PORT": "CLOSED"}, "chroma run"),
+        ({"RAG_LLM_BACKEND": "openai"}, "RAG_LLM_"),  # no model / URL configured
+    ],
+)
+def test_configuration_mistakes_show_the_fix_instead_of_a_traceback(
+    app_env, monkeypatch, env, expected
+):
+    for name, value in env.items():
+        if value == "CLOSED":
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                value = str(s.getsockname()[1])
+        monkeypatch.setenv(name, value)
+    at = start()
+    errors = html.unescape(" ".join(e.value for e in at.error))  # as the browser shows it
+    assert expected in errors, errors
