@@ -79,11 +79,11 @@ def run(args, settings) -> int:
     for lang in ("en", "de"):
         _say(f"system, {lang} questions …")
         results["system"][lang] = ev.run_questions(
-            lambda q: system.search(q, k=10), data.questions, lang, answer, _say
+            system.encode_query, _top10(system), data.questions, lang, answer, _say
         )
         _say(f"baseline (dense only), {lang} questions …")
         results["baseline"][lang] = ev.run_questions(
-            lambda q: baseline.search(q, k=10), data.questions, lang, None, _say
+            baseline.encode_query, _top10(baseline), data.questions, lang, None, _say
         )
     if args.json:
         out = {
@@ -94,6 +94,12 @@ def run(args, settings) -> int:
         return 0
     _print_table(results, len(data.questions), len(articles), index.chunks.count())
     return 0
+
+
+def _top10(retriever):
+    return lambda question, query_vector: retriever.search(
+        question, k=10, query_vector=query_vector
+    )
 
 
 def _print_table(results, n_questions: int, n_articles: int, n_chunks: int) -> None:
@@ -107,7 +113,7 @@ def _print_table(results, n_questions: int, n_articles: int, n_chunks: int) -> N
             hit = "-" if m.answer_hit is None else f"{m.answer_hit:.3f}"
             print(
                 f"{who:<10}{lang:<6}{m.recall[1]:>7.3f}{m.recall[5]:>7.3f}{m.recall[10]:>7.3f}"
-                f"{m.mrr10:>8.3f}{m.p95_ms:>8.1f}{hit:>8}"
+                f"{m.mrr10:>8.3f}{m.p95_ms:>8.1f}{m.p95_retrieval_ms or 0:>9.1f}{hit:>8}"
             )
 
 
