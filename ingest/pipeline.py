@@ -86,6 +86,7 @@ def version_hash(article: schema.Article) -> str:
 class _Pending:
     article: schema.Article
     version: str
+    text_hash: str
     spans: list[tuple[int, int]]
     old_chunk_ids: list[str]
     is_new: bool
@@ -127,7 +128,9 @@ class _Writer:
         row = 0
         for p in self.pending:
             n = len(p.spans)
-            self.index.write_article(p.article, p.version, p.spans, vectors[row : row + n])
+            self.index.write_article(
+                p.article, p.version, p.spans, vectors[row : row + n], text_hash=p.text_hash
+            )
             row += n
             if p.old_chunk_ids:
                 self.index.delete_chunks(p.old_chunk_ids)
@@ -174,7 +177,7 @@ def run_ingest(
         records, groups, summary.repaired_chunks = index.reconcile()
     existing = [Path(p) for p in paths if Path(p).exists()]
     roots = [p.resolve() for p in existing]  # a mistyped path must not empty the index
-    text_owner = _hashes_outside_scope(index, records, roots)
+    text_owner = _hashes_outside_scope(records, roots)
     writer = _Writer(index, settings, load_embedder, summary)
     seen: set[str] = set()
     failed: list[Path] = []  # files/folders that could not be read: keep what they had
@@ -240,7 +243,7 @@ def _consider(article, records, groups, text_owner, seen, summary, writer, setti
         summary.failed.append(Problem(article.path, None, "no text left after cleaning"))
         return
     old = groups.get((article.id, rec.content_hash), []) if rec else []
-    item = _Pending(article, version, spans, old, is_new=rec is None)
+    item = _Pending(article, version, th, spans, old, is_new=rec is None)
     if dry_run:
         (summary.added if item.is_new else summary.updated).append(article.id)
         summary.chunks_written += len(spans)
@@ -248,14 +251,12 @@ def _consider(article, records, groups, text_owner, seen, summary, writer, setti
         writer.add(item)
 
 
-def _hashes_outside_scope(index: Index, records, roots) -> dict[str, str]:
+def _hashes_outside_scope(records, roots) -> dict[str, str]:
     """Text hash -> article id for indexed articles this run will neither read nor remove."""
-    outside = [aid for aid, rec in records.items() if not _in_scope(rec.path, roots)]
     owners: dict[str, str] = {}
-    for lo in range(0, len(outside), 500):
-        got = index.articles.get(ids=outside[lo : lo + 500], include=["documents"])
-        for aid, text in zip(got["ids"], got["documents"], strict=True):
-            owners.setdefault(text_hash(text or ""), aid)
+    for aid, rec in records.items():
+        if rec.text_hash and not _in_scope(rec.path, roots):
+            owners.setdefault(rec.text_hash, aid)
     return owners
 
 

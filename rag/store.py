@@ -49,6 +49,7 @@ class ArticleRecord:
     n_chunks: int
     path: str
     date: str
+    text_hash: str
 
 
 @dataclass(frozen=True)
@@ -214,6 +215,7 @@ class Index:
                 n_chunks=int(meta[schema.N_CHUNKS]),
                 path=str(meta.get(schema.PATH, "")),
                 date=str(meta.get(schema.DATE, "")),
+                text_hash=str(meta.get(schema.TEXT_HASH, "")),
             )
         return out
 
@@ -269,6 +271,7 @@ class Index:
         content_hash: str,
         spans: Sequence[tuple[int, int]],
         embeddings: np.ndarray,
+        text_hash: str = "",
     ) -> int:
         """Store one article version: its chunks first, then its record (the commit point).
 
@@ -295,7 +298,7 @@ class Index:
             ids=[article.id],
             embeddings=[[0.0]],  # records are looked up by id only
             documents=[article.text],
-            metadatas=[{**base, schema.N_CHUNKS: n}],
+            metadatas=[{**base, schema.N_CHUNKS: n, schema.TEXT_HASH: text_hash}],
         )
         return n
 

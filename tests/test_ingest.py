@@ -159,6 +159,18 @@ def test_duplicate_text_is_stored_once_and_reported(corpus, make_settings, embed
     assert again.duplicates == [("zz-copy.txt", SAMPLE.name)] and not again.added
 
 
+def test_copy_in_another_folder_is_a_duplicate_of_the_indexed_one(
+    corpus, tmp_path, make_settings, embedder
+):
+    settings = make_settings()
+    run_ingest([corpus], settings, embedder=embedder)
+    other = tmp_path / "other"
+    other.mkdir()
+    shutil.copy(corpus / "kurz.txt", other / "kurz-kopie.txt")
+    summary = run_ingest([other], settings, embedder=embedder)
+    assert summary.duplicates == [("kurz-kopie.txt", "kurz.txt")] and not summary.added
+
+
 def test_bad_files_are_reported_and_the_rest_is_ingested(corpus, make_settings, embedder):
     (corpus / "broken.bin").write_bytes(b"\x00\x01\x02binary\x00")
     (corpus / "empty.txt").write_text("   \n", encoding="utf-8")
