@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rag.lang import CAPITALISED_NON_NAMES
 from rag.text import sentence_spans
 
 # Calibration with all-MiniLM-L6-v2 on XQuAD: 118 English sentences from 60 paragraphs, each
@@ -140,75 +141,6 @@ def claims(text: str, language: str = "en") -> list[Claim]:
 
 # --- support ---------------------------------------------------------------------------
 _ANCHOR = re.compile(r"\d+(?:[.,]\d+)*|\b[^\W\d_][\w'’-]*", re.UNICODE)
-_COMMON_CAPITALISED = frozenset(
-    [
-        "the",
-        "a",
-        "an",
-        "and",
-        "but",
-        "in",
-        "on",
-        "at",
-        "of",
-        "for",
-        "to",
-        "this",
-        "that",
-        "these",
-        "those",
-        "he",
-        "she",
-        "it",
-        "they",
-        "we",
-        "i",
-        "you",
-        "what",
-        "who",
-        "when",
-        "where",
-        "why",
-        "how",
-        "was",
-        "were",
-        "is",
-        "are",
-        "did",
-        "does",
-        "his",
-        "her",
-        "their",
-        "its",
-        "our",
-        "der",
-        "die",
-        "das",
-        "den",
-        "dem",
-        "des",
-        "ein",
-        "eine",
-        "und",
-        "aber",
-        "im",
-        "am",
-        "in",
-        "er",
-        "sie",
-        "es",
-        "wir",
-        "ich",
-        "was",
-        "wer",
-        "wie",
-        "laut",
-        "nach",
-        "demnach",
-        "zudem",
-        "auch",
-    ]
-)
 
 
 def anchors(text: str) -> set[str]:
@@ -222,7 +154,7 @@ def anchors(text: str) -> set[str]:
         token = m.group(0)
         if token[0].isdigit():
             found.add(token.replace(",", ".").rstrip("."))
-        elif token[0].isupper() and len(token) > 1 and token.lower() not in _COMMON_CAPITALISED:
+        elif token[0].isupper() and len(token) > 1 and token.lower() not in CAPITALISED_NON_NAMES:
             found.add(token.lower())
     return found
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rag import prompts
+from rag.lang import NON_CONTENT, WORD, detect_language
 from rag.schema import Passage
 from rag.text import sentence_spans
 
@@ -70,28 +71,6 @@ _ATTRIBUTION = re.compile(
     r"told|added|warned|stressed)\b",
     re.IGNORECASE,
 )
-_WORD = re.compile(r"[^\W_][\w-]*", re.UNICODE)
-_STOP = (
-    prompts._EN
-    | prompts._DE
-    | frozenset(
-        [
-            "say",
-            "said",
-            "tell",
-            "told",
-            "think",
-            "mean",
-            "sagen",
-            "gesagt",
-            "meinen",
-            "gemeint",
-            "gibt",
-            "geben",
-        ]
-    )
-)
-
 Encode = Callable[[Sequence[str]], np.ndarray]
 
 
@@ -131,8 +110,8 @@ def speaker_of(question: str) -> str | None:
     for pattern in _SPEAKER_PATTERNS:
         m = pattern.search(question)
         if m:
-            names = [w for w in _WORD.findall(m.group("who")) if w[0].isupper()]
-            names = [w for w in names if w.lower() not in _STOP]
+            names = [w for w in WORD.findall(m.group("who")) if w[0].isupper()]
+            names = [w for w in names if w.lower() not in NON_CONTENT]
             if names:
                 return names[-1]
     return None
@@ -145,7 +124,7 @@ def name_in(name: str, text: str) -> bool:
     (True, False)
     """
     target = name.lower()
-    for word in _WORD.findall(text):
+    for word in WORD.findall(text):
         if not word[0].isupper():
             continue
         for part in word.split("-"):
@@ -166,9 +145,9 @@ def content_terms(question: str) -> list[str]:
     ['peskow', 'nato', 'troops']
     """
     out = []
-    for w in _WORD.findall(question):
+    for w in WORD.findall(question):
         lw = w.lower()
-        if len(lw) >= 3 and lw not in _STOP and lw not in out:
+        if len(lw) >= 3 and lw not in NON_CONTENT and lw not in out:
             out.append(lw)
     return out
 
@@ -200,7 +179,7 @@ def extract(
     max_quotes: int = MAX_QUOTES,
 ) -> Extract:
     """Answer `question` by quoting the best sentences of `passages` (numbered from 1)."""
-    lang = language or prompts.detect_language(question)
+    lang = language or detect_language(question)
     if not passages:
         text = prompts.NO_SOURCES[lang]
         return Extract(text, [], False, [text])

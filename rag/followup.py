@@ -6,7 +6,7 @@ starts with "and"/"und"/"what about", or uses a pronoun) gets the key terms of t
 user question appended. A speaker it names ("what did Putin say") replaces the previous
 speaker, so "And what did Putin say?" after "What did Peskow say about NATO troops?" becomes
 "And what did Putin say? (NATO troops)".
-Shortcut: the pronoun and connective lists cover English and German only.
+Shortcut: the pronoun and connective lists (rag.lang) cover English and German only.
 """
 
 from __future__ import annotations
@@ -15,48 +15,10 @@ import re
 from collections.abc import Sequence
 
 from rag.extractive import content_terms, name_in, speaker_of
+from rag.lang import CONNECTIVES, LETTERS, PRONOUNS, WORD
 
 _CONNECTIVES = re.compile(
-    r"^\s*(?:and|but|also|what about|how about|und|aber|auch|und was|was ist mit|"
-    r"wie steht es mit)\b",
-    re.IGNORECASE,
-)
-_PRONOUNS = frozenset(
-    [
-        "he",
-        "she",
-        "it",
-        "they",
-        "him",
-        "her",
-        "them",
-        "his",
-        "its",
-        "their",
-        "this",
-        "that",
-        "these",
-        "those",
-        "there",
-        "er",
-        "sie",
-        "es",
-        "ihm",
-        "ihn",
-        "ihr",
-        "ihnen",
-        "sein",
-        "seine",
-        "ihre",
-        "dies",
-        "diese",
-        "dieser",
-        "dieses",
-        "das",
-        "dort",
-        "dazu",
-        "darüber",
-    ]
+    r"^\s*(?:" + "|".join(re.escape(c) for c in CONNECTIVES) + r")\b", re.IGNORECASE
 )
 _SHORT = 4  # content words; fewer than this and the question likely leans on context
 
@@ -72,13 +34,13 @@ def previous_user_question(history: Sequence[tuple[str, str]]) -> str | None:
 def looks_dependent(question: str) -> bool:
     """True when a question probably needs the conversation to be understood.
 
-    >>> looks_dependent("And what did Putin say?"), looks_dependent("Who leads the Kremlin?")
+    >>> looks_dependent("And Putin?"), looks_dependent("Who leads the Kremlin delegation?")
     (True, False)
     """
-    words = [w.lower() for w in re.findall(r"[^\W\d_]+", question)]
+    words = [w.lower() for w in LETTERS.findall(question)]
     return bool(
         _CONNECTIVES.match(question)
-        or any(w in _PRONOUNS for w in words)
+        or any(w in PRONOUNS for w in words)
         or len(content_terms(question)) < _SHORT - 1
     )
 
@@ -96,7 +58,7 @@ def rewrite_deterministic(question: str, history: Sequence[tuple[str, str]]) -> 
     own = set(content_terms(question))
     new_speaker, old_speaker = speaker_of(question), speaker_of(previous)
     terms = []
-    for word in re.findall(r"[^\W_][\w-]*", previous):
+    for word in WORD.findall(previous):
         low = word.lower()
         if low not in content_terms(word) or low in own or word in terms:
             continue

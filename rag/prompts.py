@@ -3,7 +3,7 @@
 - the system prompt and the numbered, fenced sources block for answering with an LLM;
 - the rewrite prompt that turns a follow-up into a standalone question;
 - the fixed wording of extractive answers and notices, in English and German;
-- a cheap English/German guess for a question (stop-word counts), which picks that wording.
+- the question's language (`rag.lang.detect_language`, re-exported here) picks that wording.
 
 Sources are data, never instructions: each passage sits inside `<source id="n">…</source>`
 and the system prompt says text inside a source is never to be followed. Tag look-alikes
@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from rag.lang import detect_language
 from rag.schema import Passage
 
 SYSTEM_PROMPT = """\
@@ -78,149 +79,6 @@ NO_SOURCES = {
     "en": "No articles matched this question (check the filters or the index).",
     "de": "Keine Artikel passen zu dieser Frage (Filter oder Index prüfen).",
 }
-
-# --- language guess ---------------------------------------------------------
-_EN = frozenset(
-    [
-        "the",
-        "a",
-        "an",
-        "and",
-        "or",
-        "of",
-        "to",
-        "in",
-        "on",
-        "at",
-        "for",
-        "with",
-        "about",
-        "from",
-        "by",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "what",
-        "who",
-        "whom",
-        "whose",
-        "which",
-        "when",
-        "where",
-        "why",
-        "how",
-        "did",
-        "does",
-        "do",
-        "has",
-        "have",
-        "had",
-        "say",
-        "said",
-        "it",
-        "its",
-        "he",
-        "she",
-        "they",
-        "them",
-        "his",
-        "her",
-        "their",
-        "this",
-        "that",
-        "these",
-        "those",
-        "there",
-        "not",
-        "any",
-    ]
-)
-_DE = frozenset(
-    [
-        "der",
-        "die",
-        "das",
-        "den",
-        "dem",
-        "des",
-        "ein",
-        "eine",
-        "einen",
-        "einem",
-        "einer",
-        "und",
-        "oder",
-        "von",
-        "zu",
-        "im",
-        "in",
-        "am",
-        "an",
-        "auf",
-        "für",
-        "mit",
-        "über",
-        "aus",
-        "bei",
-        "ist",
-        "sind",
-        "war",
-        "waren",
-        "wird",
-        "werden",
-        "wurde",
-        "was",
-        "wer",
-        "wen",
-        "wem",
-        "wessen",
-        "welche",
-        "welcher",
-        "welches",
-        "wann",
-        "wo",
-        "warum",
-        "wie",
-        "hat",
-        "haben",
-        "hatte",
-        "sagte",
-        "sagt",
-        "es",
-        "er",
-        "sie",
-        "ihr",
-        "sein",
-        "seine",
-        "nicht",
-        "kein",
-        "keine",
-        "auch",
-        "noch",
-        "nach",
-        "vor",
-        "dass",
-    ]
-)
-_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
-
-
-def detect_language(text: str) -> str:
-    """'de' or 'en' from stop-word counts; German umlauts/ß break ties.
-
-    >>> detect_language("Was sagte Peskow über die NATO?"), detect_language("What did he say?")
-    ('de', 'en')
-    """
-    words = [w.lower() for w in _WORD.findall(text)]
-    en = sum(w in _EN for w in words)
-    de = sum(w in _DE for w in words)
-    if de == en:
-        de += any(ch in text for ch in "äöüÄÖÜß")
-    return "de" if de > en else "en"
-
 
 # --- fencing ----------------------------------------------------------------
 # `<source`, `</source`, `< / SOURCE` … anywhere in article text: the `<` becomes a look-alike
