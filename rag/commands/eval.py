@@ -106,7 +106,7 @@ def _print_table(results, n_questions: int, n_articles: int, n_chunks: int) -> N
     print(f"{n_questions} questions, {n_articles} articles, {n_chunks} chunks")
     print(
         f"{'system':<10}{'lang':<6}{'R@1':>7}{'R@5':>7}{'R@10':>7}{'MRR@10':>8}"
-        f"{'p95 ms':>8}{'answer':>8}"
+        f"{'p95 ms':>8}{'retr ms':>9}{'answer':>8}"
     )
     for who, by_lang in results.items():
         for lang, m in by_lang.items():
