@@ -29,6 +29,12 @@ def configure(sub) -> None:
     p.add_argument("--limit", type=int, help="ask only the first N questions")
     p.add_argument("--index-dir", type=Path, help="cache folder for the eval index")
     p.add_argument("--no-answers", action="store_true", help="skip the extractive answer (faster)")
+    p.add_argument(
+        "--baseline",
+        choices=("dense", "bm25"),
+        default="dense",
+        help="the single signal to compare against (default: dense)",
+    )
     p.set_defaults(run=run)
 
 
@@ -71,9 +77,10 @@ def run(args, settings) -> int:
     fingerprint = ev.eval_fingerprint(eval_settings, files, builder)
     index = ev.open_eval_index(eval_settings, articles, fingerprint, embedder, chunker, _say)
     system = Retriever(eval_settings, index, embedder)
-    baseline = Retriever(eval_settings, index, embedder, signals=("dense",))
+    baseline = Retriever(eval_settings, index, embedder, signals=(args.baseline,))
     answer = None if args.no_answers else _extractive_answer(embedder, settings.top_k)
-    system.search("warm-up")  # builds the keyword index outside the timed questions
+    for retriever in (system, baseline):  # keyword index and model warm-up, untimed
+        retriever.search("warm-up")
 
     results: dict[str, dict] = {"system": {}, "baseline": {}}
     for lang in ("en", "de"):
@@ -81,7 +88,7 @@ def run(args, settings) -> int:
         results["system"][lang] = ev.run_questions(
             system.encode_query, _top10(system), data.questions, lang, answer, _say
         )
-        _say(f"baseline (dense only), {lang} questions …")
+        _say(f"baseline ({args.baseline} only), {lang} questions …")
         results["baseline"][lang] = ev.run_questions(
             baseline.encode_query, _top10(baseline), data.questions, lang, None, _say
         )
