@@ -104,22 +104,23 @@ def main() -> int:
 
     embedder.encode_passages = timed_encode
     index = Index(settings)
-    real_write = index.write_article
+    real_write = index.write_articles
     peaks: list[tuple[int, float]] = []  # (articles written, peak RSS MB so far)
 
     with PeakMemory() as mem:
 
-        def timed_write(*a, **kw):
+        def timed_write(items):
             t = time.perf_counter()
             try:
-                return real_write(*a, **kw)
+                return real_write(items)
             finally:
                 timings["write"] += time.perf_counter() - t
-                timings["articles"] += 1
-                if timings["articles"] % 257 == 0:
+                before = timings["articles"]
+                timings["articles"] += len(items)
+                if before // 257 != timings["articles"] // 257:
                     peaks.append((int(timings["articles"]), mem.peak / 2**20))
 
-        index.write_article = timed_write
+        index.write_articles = timed_write
         summary = run_ingest([data], settings, options=options, index=index, embedder=embedder)
         peaks.append((len(summary.added), mem.peak / 2**20))
     total = summary.seconds

@@ -1,4 +1,4 @@
-"""Incremental ingest: corpus files -> chunks -> embeddings -> the Chroma index.
+"""Incremental ingest: corpus files (or any articles) -> chunks -> embeddings -> Chroma.
 
 One pass over the sources, streaming: articles are read, compared with the index by
 content hash, and only new or changed ones are chunked and embedded, in batches, so
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,11 +28,14 @@ from ingest.clean import content_hash as text_hash
 from ingest.readers import Problem, ReadOptions, read_file, walk
 from rag import schema
 from rag.settings import Settings
-from rag.store import Index
+from rag.store import ArticleRecord, Index
 
 # Embed and write when this many encode batches' worth of chunks are waiting: big enough
 # for efficient batches, small enough that memory does not grow with the corpus.
 _BATCHES_PER_WRITE = 8
+
+# Bump when what is embedded for a chunk changes (rag.embeddings.passage_for_embedding).
+_EMBEDDED_TEXT_VERSION = 1
 
 Progress = Callable[[int, int, str], None]  # (files done, files total, current file)
 
@@ -73,10 +76,19 @@ class Summary:
         }
 
 
-def version_hash(article: schema.Article) -> str:
-    """Hash of everything stored for an article: a change in text or metadata re-indexes it."""
+def version_hash(article: schema.Article, settings: Settings) -> str:
+    """Hash of everything an article's chunks depend on: its text, its metadata and the
+    chunking settings, so a change in any of them re-indexes it."""
     h = hashlib.sha256()
-    for part in (article.text, article.title, article.date or "", article.source, article.url):
+    recipe = f"{settings.chunk_size}/{settings.chunk_overlap}/{_EMBEDDED_TEXT_VERSION}"
+    for part in (
+        article.text,
+        article.title,
+        article.date or "",
+        article.source,
+        article.url,
+        recipe,
+    ):
         h.update(part.encode("utf-8"))
         h.update(b"\x1f")
     return h.hexdigest()
@@ -125,17 +137,17 @@ class _Writer:
             for s, e in p.spans
         ]
         vectors = self.embedder.encode_passages(texts)
-        row = 0
+        items, row = [], 0
         for p in self.pending:
             n = len(p.spans)
-            self.index.write_article(
-                p.article, p.version, p.spans, vectors[row : row + n], text_hash=p.text_hash
-            )
+            items.append((p.article, p.version, p.spans, vectors[row : row + n], p.text_hash))
             row += n
-            if p.old_chunk_ids:
-                self.index.delete_chunks(p.old_chunk_ids)
+        self.summary.chunks_written += self.index.write_articles(items)
+        old = [cid for p in self.pending for cid in p.old_chunk_ids]
+        if old:  # replaced versions go only once the new ones are committed
+            self.index.delete_chunks(old)
+        for p in self.pending:
             (self.summary.added if p.is_new else self.summary.updated).append(p.article.id)
-            self.summary.chunks_written += n
         self.pending.clear()
         self.n_chunks = 0
 
@@ -153,9 +165,67 @@ def run_ingest(
     embedder=None,
 ) -> Summary:
     """Bring the index in line with the articles under `paths`."""
+    options = options or ReadOptions(max_article_chars=settings.max_article_chars)
+    roots = [Path(p).resolve() for p in paths if Path(p).exists()]  # a typo must not empty it
+    unreadable: list[Path] = []  # files/folders that failed this time: keep what they had
+
+    def articles(summary: Summary) -> Iterator[schema.Article]:
+        files = []
+        for entry in walk(paths):
+            if isinstance(entry, Problem):  # missing path, unreadable folder, symlink loop
+                summary.failed.append(entry)
+                unreadable.append(Path(entry.path).resolve())
+            else:
+                files.append(entry)
+        for done, (root, path) in enumerate(files):
+            if progress:
+                progress(done, len(files), str(path))
+            for item in read_file(path, root, options):
+                if not isinstance(item, Problem):
+                    yield item
+                elif not item.skipped:
+                    summary.warnings.append(item)
+                else:
+                    summary.failed.append(item)
+                    if item.line is None:  # the whole file failed
+                        unreadable.append(path.resolve())
+        if progress:
+            progress(len(files), len(files), "")
+
+    def in_scope(record: ArticleRecord) -> bool:
+        return _under(record.path, roots) and not _under(record.path, unreadable)
+
+    return sync_articles(
+        articles,
+        settings,
+        in_scope=in_scope,
+        rebuild=rebuild,
+        dry_run=dry_run,
+        remove_missing=not keep_missing,
+        index=index,
+        embedder=embedder,
+    )
+
+
+def sync_articles(
+    articles: Callable[[Summary], Iterable[schema.Article]],
+    settings: Settings,
+    *,
+    in_scope: Callable[[ArticleRecord], bool] = lambda record: True,
+    rebuild: bool = False,
+    dry_run: bool = False,
+    remove_missing: bool = True,
+    index: Index | None = None,
+    embedder=None,
+) -> Summary:
+    """Make the index hold exactly the given articles, within `in_scope`.
+
+    `articles(summary)` yields the articles (and may record problems in the summary).
+    Indexed articles in scope that it did not yield are removed (if `remove_missing`);
+    out-of-scope ones are kept and count as the owners of their texts for duplicates.
+    """
     started = time.perf_counter()
     summary = Summary(dry_run=dry_run)
-    options = options or ReadOptions(max_article_chars=settings.max_article_chars)
     index = index or Index(settings)
     if rebuild and not dry_run:
         index.drop()
@@ -171,51 +241,31 @@ def run_ingest(
         return Embedder.from_settings(settings)
 
     if dry_run:
-        records = index.records()
-        groups = index.chunk_versions()
+        records, groups = index.records(), index.chunk_versions()
     else:
         records, groups, summary.repaired_chunks = index.reconcile()
-    existing = [Path(p) for p in paths if Path(p).exists()]
-    roots = [p.resolve() for p in existing]  # a mistyped path must not empty the index
-    text_owner = _hashes_outside_scope(records, roots)
+    # Texts of articles this run will neither read nor remove own their duplicates.
+    text_owner = {
+        rec.text_hash: aid
+        for aid, rec in sorted(records.items(), reverse=True)
+        if rec.text_hash and not in_scope(rec)
+    }
     writer = _Writer(index, settings, load_embedder, summary)
     seen: set[str] = set()
-    failed: list[Path] = []  # files/folders that could not be read: keep what they had
-
-    files = []
-    for entry in walk(paths):
-        if isinstance(entry, Problem):  # missing path, unreadable folder, symlink loop
-            summary.failed.append(entry)
-            failed.append(Path(entry.path).resolve())
-        else:
-            files.append(entry)
-    for done, (root, path) in enumerate(files):
-        if progress:
-            progress(done, len(files), str(path))
-        for item in read_file(path, root, options):
-            if isinstance(item, Problem):
-                if item.skipped:
-                    summary.failed.append(item)
-                    if item.line is None:  # the whole file failed
-                        failed.append(path.resolve())
-                else:
-                    summary.warnings.append(item)
-                continue
-            _consider(item, records, groups, text_owner, seen, summary, writer, settings, dry_run)
+    for article in articles(summary):
+        _consider(article, records, groups, text_owner, seen, summary, writer, settings, dry_run)
     if not dry_run:
         writer.flush()
 
-    if not keep_missing:
+    if remove_missing:
         for aid, rec in records.items():
-            if aid in seen or _in_scope(rec.path, failed) or not _in_scope(rec.path, roots):
+            if aid in seen or not in_scope(rec):
                 continue
             if not dry_run:
                 index.remove_article(aid, groups.get((aid, rec.content_hash), []))
             summary.removed.append(aid)
     if not dry_run:
         index.mark_refreshed()
-    if progress:
-        progress(len(files), len(files), "")
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -233,7 +283,7 @@ def _consider(article, records, groups, text_owner, seen, summary, writer, setti
         summary.duplicates.append((article.id, owner))
         return
     seen.add(article.id)
-    version = version_hash(article)
+    version = version_hash(article, settings)
     rec = records.get(article.id)
     if rec is not None and rec.content_hash == version:
         summary.unchanged += 1
@@ -251,16 +301,7 @@ def _consider(article, records, groups, text_owner, seen, summary, writer, setti
         writer.add(item)
 
 
-def _hashes_outside_scope(records, roots) -> dict[str, str]:
-    """Text hash -> article id for indexed articles this run will neither read nor remove."""
-    owners: dict[str, str] = {}
-    for aid, rec in records.items():
-        if rec.text_hash and not _in_scope(rec.path, roots):
-            owners.setdefault(rec.text_hash, aid)
-    return owners
-
-
-def _in_scope(path: str, roots: list[Path]) -> bool:
+def _under(path: str, roots: list[Path]) -> bool:
     if not path:
         return False
     p = Path(path)

@@ -273,34 +273,53 @@ class Index:
         embeddings: np.ndarray,
         text_hash: str = "",
     ) -> int:
-        """Store one article version: its chunks first, then its record (the commit point).
+        """Store one article version (see `write_articles`); returns its chunk count."""
+        return self.write_articles([(article, content_hash, spans, embeddings, text_hash)])
 
-        `spans` are (start, end) offsets of each chunk in `article.text`.
-        Returns the number of chunks written.
+    def write_articles(
+        self,
+        items: Sequence[tuple[schema.Article, str, Sequence[tuple[int, int]], np.ndarray, str]],
+    ) -> int:
+        """Store article versions: all their chunks first, then their records (the commit
+        point), each in as few Chroma calls as the batch limit allows.
+
+        Each item is (article, content hash, chunk spans, chunk vectors, text hash); spans
+        are (start, end) offsets into `article.text`. Returns the number of chunks written.
         """
-        base = article.metadata(content_hash)
-        n = len(spans)
-        ids = [schema.chunk_id(article.id, content_hash, i) for i in range(n)]
-        metadatas = [
-            {**base, schema.CHUNK_INDEX: i, schema.N_CHUNKS: n, schema.START: s, schema.END: e}
-            for i, (s, e) in enumerate(spans)
-        ]
-        documents = [article.text[s:e] for s, e in spans]
-        for lo in range(0, n, _WRITE_BATCH):
+        ids, vectors, documents, metadatas = [], [], [], []
+        for article, content_hash, spans, embeddings, _ in items:
+            base = article.metadata(content_hash)
+            n = len(spans)
+            ids += [schema.chunk_id(article.id, content_hash, i) for i in range(n)]
+            vectors.append(np.asarray(embeddings, dtype=np.float32).reshape(n, -1))
+            documents += [article.text[s:e] for s, e in spans]
+            metadatas += [
+                {**base, schema.CHUNK_INDEX: i, schema.N_CHUNKS: n, schema.START: s, schema.END: e}
+                for i, (s, e) in enumerate(spans)
+            ]
+        if not ids:
+            return 0
+        stacked = np.vstack(vectors)
+        for lo in range(0, len(ids), _WRITE_BATCH):
             hi = lo + _WRITE_BATCH
             self.chunks.upsert(
                 ids=ids[lo:hi],
-                embeddings=embeddings[lo:hi],
+                embeddings=stacked[lo:hi],
                 documents=documents[lo:hi],
                 metadatas=metadatas[lo:hi],
             )
-        self.articles.upsert(
-            ids=[article.id],
-            embeddings=[[0.0]],  # records are looked up by id only
-            documents=[article.text],
-            metadatas=[{**base, schema.N_CHUNKS: n, schema.TEXT_HASH: text_hash}],
-        )
-        return n
+        for lo in range(0, len(items), _WRITE_BATCH):
+            batch = items[lo : lo + _WRITE_BATCH]
+            self.articles.upsert(
+                ids=[a.id for a, *_ in batch],
+                embeddings=[[0.0]] * len(batch),  # records are looked up by id only
+                documents=[a.text for a, *_ in batch],
+                metadatas=[
+                    {**a.metadata(h), schema.N_CHUNKS: len(sp), schema.TEXT_HASH: th}
+                    for a, h, sp, _, th in batch
+                ],
+            )
+        return len(ids)
 
     def delete_chunks(self, ids: Sequence[str]) -> None:
         for lo in range(0, len(ids), _WRITE_BATCH):
