@@ -3,20 +3,17 @@ questions, optional 10kGNAD news articles as distractors.
 
 Each XQuAD paragraph becomes one Article (`xquad:<article>-<paragraph>`); a question's hit
 is any passage of its gold paragraph, counted on the deduplicated ranked list. The eval
-index is built once in a cache folder and reused while a fingerprint of its inputs
-(data files, chunking settings, embedding model, builder) is unchanged, because
-embedding ~6,000 chunks takes a quarter of an hour on a small CPU.
+index lives in a cache folder and is refreshed incrementally, because embedding ~5,000
+chunks takes a quarter of an hour on a small CPU.
 
-Shortcuts: the index is written here rather than through `python -m ingest` (the
-articles come from JSON, not corpus files), but the same way: the chunker is passed in
-(the CLI hands over ingest's `chunk_spans`; `pack_sentences` here is the fallback with
-the same rules) and each chunk is embedded with its article title, as ingest does.
+The articles come from the data sets' JSON/CSV rather than corpus files, but they are
+indexed by the product's own ingest core, handed in by the command (rag does not import
+ingest), so the numbers describe the product's chunking and embedding.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import math
 import sys
@@ -32,7 +29,6 @@ XQUAD_FILES = {"de": "xquad.de.json", "en": "xquad.en.json"}
 DISTRACTOR_SOURCE = "10kGNAD"
 XQUAD_SOURCE = "XQuAD"
 KS = (1, 5, 10)
-_FINGERPRINT_FILE = "eval-fingerprint.json"
 
 
 @dataclass(frozen=True)
@@ -72,7 +68,6 @@ class Metrics:
 class EvalData:
     articles: list[Article]
     questions: list[Question] = field(default_factory=list)
-    files: list[Path] = field(default_factory=list)  # inputs, for the cache fingerprint
 
 
 def xquad_article_id(article_idx: int, para_idx: int) -> str:
@@ -123,18 +118,16 @@ def load_xquad(xquad_dir: Path, limit: int | None = None) -> EvalData:
                 )
     if limit is not None:
         questions = questions[:limit]
-    return EvalData(articles=articles, questions=questions, files=list(paths.values()))
+    return EvalData(articles=articles, questions=questions)
 
 
-def load_distractors(path: Path, reader: Callable[[Path], list[Article]] | None = None):
+def load_distractors(path: Path) -> list[Article]:
     """10kGNAD `label;text` CSV (quote char ') as Articles; dates from dates.csv beside it."""
     from rag.errors import UserError
 
     path = Path(path)
     if not path.is_file():
         raise UserError(f"Distractor file not found: {path}. Pass the 10kGNAD test.csv.")
-    if reader is not None:
-        return reader(path)
     dates = _read_dates(path.parent / "dates.csv")
     articles = []
     with path.open(encoding="utf-8", newline="") as fh:
@@ -145,12 +138,20 @@ def load_distractors(path: Path, reader: Callable[[Path], list[Article]] | None 
                 Article(
                     id=f"10kgnad:{row_no}",
                     text=row[1].strip(),
-                    title=row[0],
+                    title=_first_sentence(row[1].strip()),
                     date=dates.get(row_no),
                     source=DISTRACTOR_SOURCE,
                 )
             )
     return articles
+
+
+def _first_sentence(text: str, limit: int = 120) -> str:
+    """A title like the one ingest derives for articles that have none."""
+    from rag.text import sentences
+
+    first = next(iter(sentences(text[:2000])), text[:limit])
+    return first if len(first) <= limit else first[:limit].rsplit(" ", 1)[0] + " …"
 
 
 def _read_dates(path: Path) -> dict[int, str]:
@@ -163,116 +164,41 @@ def _read_dates(path: Path) -> dict[int, str]:
 # --- the eval index ----------------------------------------------------------------
 
 
-def eval_fingerprint(settings: Settings, files: Iterable[Path], builder: str) -> str:
-    """Hash of everything the eval index depends on."""
-    h = hashlib.sha256()
-    for f in sorted(str(Path(p).resolve()) for p in files):
-        st = Path(f).stat()
-        h.update(f"{f}:{st.st_size}:{int(st.st_mtime)}\n".encode())
-    h.update(
-        f"{settings.embedding_model}|{settings.passage_prefix}|{settings.chunk_size}|"
-        f"{settings.chunk_overlap}|{builder}".encode()
-    )
-    return h.hexdigest()[:16]
-
-
 def open_eval_index(
     settings: Settings,
     articles: Sequence[Article],
-    fingerprint: str,
     embedder,
-    chunker: Callable[[str, int, int], list[tuple[int, int]]] | None = None,
+    sync: Callable,
     progress: Callable[[str], None] = lambda m: print(m, file=sys.stderr),
 ):
-    """The cached eval index for these articles, (re)built when the fingerprint differs."""
-    from rag.store import Index
+    """The eval index holding exactly `articles`, brought up to date by `sync`.
 
-    marker = Path(settings.index_dir) / _FINGERPRINT_FILE
-    index = Index(settings)
-    if (
-        marker.is_file()
-        and json.loads(marker.read_text()).get("fingerprint") == fingerprint
-        and index.articles.count() == len(articles)
-    ):
-        progress(f"reusing eval index in {settings.index_dir} ({index.chunks.count()} chunks)")
-        return index
-    progress(f"building eval index in {settings.index_dir} for {len(articles)} articles …")
-    marker.unlink(missing_ok=True)
-    index.drop()
-    index = Index(settings)
-    started = time.monotonic()
-    build_index(index, embedder, articles, chunker or pack_sentences, progress)
-    progress(f"eval index built in {time.monotonic() - started:.0f} s")
-    marker.write_text(json.dumps({"fingerprint": fingerprint}))
-    return Index(settings)
-
-
-def build_index(index, embedder, articles, chunker, progress, batch_chunks: int = 256) -> None:
-    """Chunk, embed (title + chunk, as ingest does) and write articles, in batches."""
-    from rag.embeddings import passage_for_embedding
-
-    settings = index.settings
-    index.mark_model(embedder.model_id, embedder.dimension)
-    pending: list[tuple[Article, list[tuple[int, int]]]] = []
-    done_articles = done_chunks = 0
-
-    def flush() -> None:
-        nonlocal done_chunks
-        texts = [
-            passage_for_embedding(a.title, a.text[s:e]) for a, spans in pending for s, e in spans
-        ]
-        vectors = embedder.encode_passages(texts)
-        row = 0
-        for article, spans in pending:
-            content_hash = hashlib.sha256(article.text.encode()).hexdigest()
-            index.write_article(article, content_hash, spans, vectors[row : row + len(spans)])
-            row += len(spans)
-        done_chunks += row
-        pending.clear()
-        progress(f"  {done_articles}/{len(articles)} articles, {done_chunks} chunks")
-
-    for article in articles:
-        spans = chunker(article.text, settings.chunk_size, settings.chunk_overlap)
-        if spans:
-            pending.append((article, spans))
-        done_articles += 1
-        if sum(len(sp) for _a, sp in pending) >= batch_chunks:
-            flush()
-    if pending:
-        flush()
-    index.mark_refreshed()
-
-
-def pack_sentences(text: str, size: int, overlap: int) -> list[tuple[int, int]]:
-    """Chunk spans of whole sentences up to `size` chars, repeating up to `overlap` chars.
-
-    >>> pack_sentences("Eins. Zwei. Drei.", size=12, overlap=5)
-    [(0, 11), (6, 17)]
+    `sync` is the product's ingest core (`ingest.pipeline.sync_articles`), so chunking,
+    embedding and writing are the product's; it is incremental, so a second run over the
+    same articles embeds nothing. An index built with another model is rebuilt.
     """
-    from rag.text import sentence_spans
+    from rag.store import Index, ModelMismatch
 
-    sents = []
-    for s, e in sentence_spans(text) or [(0, len(text))]:
-        while e - s > size:  # an overlong sentence is cut at whitespace
-            cut = text.rfind(" ", s + 1, s + size)
-            cut = cut if cut > s else s + size
-            sents.append((s, cut))
-            s = cut + 1 if text[cut : cut + 1] == " " else cut
-        if e > s:
-            sents.append((s, e))
-    chunks, i = [], 0
-    while i < len(sents):
-        j = i
-        while j + 1 < len(sents) and sents[j + 1][1] - sents[i][0] <= size:
-            j += 1
-        chunks.append((sents[i][0], sents[j][1]))
-        if j + 1 >= len(sents):
-            break
-        k = j  # start the next chunk with the whole sentences that fit in `overlap`
-        while k > i and sents[j][1] - sents[k][0] <= overlap:
-            k -= 1
-        i = max(k + 1, i + 1)
-    return chunks
+    index = Index(settings)
+
+    def feed(_summary) -> Iterable[Article]:
+        for n, article in enumerate(articles, 1):
+            if n % 250 == 0:
+                progress(f"  read {n}/{len(articles)} articles")
+            yield article
+
+    progress(f"syncing the eval index in {settings.index_dir} ({len(articles)} articles) …")
+    try:
+        summary = sync(feed, settings, index=index, embedder=embedder)
+    except ModelMismatch:
+        progress("  the eval index was built with another embedding model: rebuilding")
+        summary = sync(feed, settings, index=index, embedder=embedder, rebuild=True)
+    progress(
+        f"  {len(summary.added)} added, {len(summary.updated)} updated, "
+        f"{summary.unchanged} unchanged, {len(summary.removed)} removed, "
+        f"{summary.chunks_written} chunks embedded in {summary.seconds:.0f} s"
+    )
+    return index
 
 
 # --- scoring ----------------------------------------------------------------------

@@ -2,10 +2,10 @@
 measure retrieval (and the extractive answer) on XQuAD, against a dense-only baseline.
 
 The eval index lives in its own cache folder (default: `.eval-index/` next to the
-product index), never in the product index, and is reused while its inputs are unchanged.
-Chunking is ingest's (`ingest.chunk.chunk_spans`) and the 10kGNAD CSV is read with
-ingest's reader, so the numbers describe the product; without the ingest package the
-fallbacks in rag.evaluate are used.
+product index), never in the product index, and is refreshed incrementally. It is filled
+by ingest's own core (`ingest.pipeline.sync_articles`): this command is an edge of the
+program like app.py, the one place in rag that uses ingest, so the numbers describe the
+product's chunking and embedding.
 """
 
 from __future__ import annotations
@@ -59,11 +59,9 @@ def run(args, settings) -> int:
         return 2
 
     data = ev.load_xquad(args.xquad_dir, limit=args.limit)
-    articles, files = list(data.articles), list(data.files)
+    articles = list(data.articles)
     if args.distractors is not None:
-        articles += ev.load_distractors(args.distractors, reader=_ingest_reader())
-        files.append(args.distractors)
-    chunker, builder = _ingest_chunker()
+        articles += ev.load_distractors(args.distractors)
     name = "xquad-10kgnad" if args.distractors is not None else "xquad"
     cache = args.index_dir or Path(settings.index_dir).parent / ".eval-index" / name
     eval_settings = settings.model_copy(
@@ -74,8 +72,9 @@ def run(args, settings) -> int:
     from rag.retrieve import Retriever
 
     embedder = Embedder.from_settings(eval_settings)
-    fingerprint = ev.eval_fingerprint(eval_settings, files, builder)
-    index = ev.open_eval_index(eval_settings, articles, fingerprint, embedder, chunker, _say)
+    from ingest.pipeline import sync_articles
+
+    index = ev.open_eval_index(eval_settings, articles, embedder, sync_articles, _say)
     system = Retriever(eval_settings, index, embedder)
     baseline = Retriever(eval_settings, index, embedder, signals=(args.baseline,))
     answer = None if args.no_answers else _extractive_answer(embedder, settings.top_k)
@@ -122,31 +121,6 @@ def _print_table(results, n_questions: int, n_articles: int, n_chunks: int) -> N
                 f"{who:<10}{lang:<6}{m.recall[1]:>7.3f}{m.recall[5]:>7.3f}{m.recall[10]:>7.3f}"
                 f"{m.mrr10:>8.3f}{m.p95_ms:>8.1f}{m.p95_retrieval_ms or 0:>9.1f}{hit:>8}"
             )
-
-
-def _ingest_reader():
-    """ingest's CSV reader for 10kGNAD when the ingest package is there, else None."""
-    try:
-        from ingest.readers import Problem, ReadOptions, read_sources
-    except ImportError:
-        return None
-    options = ReadOptions(csv_columns=("label", "text"), csv_delimiter=";", csv_quotechar="'")
-
-    def read(path: Path):
-        return [a for a in read_sources([path], options) if not isinstance(a, Problem)]
-
-    return read
-
-
-def _ingest_chunker():
-    """(chunker, name) — ingest's chunker when available, else rag.evaluate's fallback."""
-    try:
-        from ingest.chunk import chunk_spans
-    except ImportError:
-        from rag.evaluate import pack_sentences
-
-        return pack_sentences, "pack_sentences"
-    return chunk_spans, "ingest.chunk"
 
 
 def _extractive_answer(embedder, top_k: int):
