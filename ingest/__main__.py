@@ -66,14 +66,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from rag.errors import user_errors
-    from rag.settings import SettingsError, load_settings
-
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     for flag in ("csv_delimiter", "csv_quotechar"):
         value = getattr(args, flag)
         if value is not None and len(value) != 1:
@@ -82,10 +74,9 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 2
+    from rag.errors import run_command
 
-    with user_errors() as status:
-        status.code = _run(args, settings)
-    return status.code
+    return run_command(_run, args)
 
 
 def _run(args, settings) -> int:

@@ -10,8 +10,6 @@ import argparse
 import importlib
 import sys
 
-from rag.settings import SettingsError, load_settings
-
 COMMANDS = ("stats", "config", "ask", "eval")
 
 
@@ -35,16 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    from rag.errors import user_errors
+    from rag.errors import run_command
 
-    with user_errors() as status:
-        status.code = args.run(args, settings)
-    return status.code
+    return run_command(args.run, args)
 
 
 if __name__ == "__main__":

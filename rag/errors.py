@@ -7,7 +7,7 @@ to do. Anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -41,3 +41,21 @@ def user_errors(code: int = 1) -> Iterator[ExitStatus]:
     except expected_errors() as exc:
         print(f"error: {exc}", file=sys.stderr)
         status.code = code
+
+
+def run_command(run: Callable, args) -> int:
+    """Load the settings and call `run(args, settings)`; expected errors become one line.
+
+    Exit codes: what `run` returns, 2 for invalid settings, 1 for other expected errors,
+    130 on Ctrl-C.
+    """
+    from rag.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    with user_errors() as status:
+        status.code = run(args, settings)
+    return status.code

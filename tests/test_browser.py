@@ -16,16 +16,14 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import PROJECT_ROOT, SAMPLE_CORPUS
+from tests.servers import free_port, stop, wait_until_up
 from tests.test_app import HOSTILE_QUESTION, PESKOW_QUESTION, ui_index_dir  # noqa: F401
 
 pytestmark = [pytest.mark.slow, pytest.mark.server, pytest.mark.browser]
@@ -95,12 +93,6 @@ def chromium() -> str:
     return path
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url(ui_index_dir, tmp_path_factory):  # noqa: F811 - the imported fixture
     """`streamlit run app.py` on a free local port, against the test index."""
@@ -126,25 +118,12 @@ def app_url(ui_index_dir, tmp_path_factory):  # noqa: F811 - the imported fixtur
         cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"streamlit exited with {proc.returncode}: {Path(log.name).read_text()}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.read().strip() == b"ok":
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not come up within 60 s")
+    wait_until_up(
+        proc, f"{url}/_stcore/health", name="streamlit", log=Path(log.name),
+        ready=lambda body: body.strip() == b"ok",
+    )  # fmt: skip
     yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop(proc)
     log.close()
 
 

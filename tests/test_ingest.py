@@ -8,7 +8,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from ingest.pipeline import run_ingest
 from rag import schema
 from rag.store import Index, ModelMismatch
 from tests.conftest import PROJECT_ROOT, SAMPLE_CORPUS
+from tests.servers import free_port, stop, wait_until_up
 
 SAMPLE = next(SAMPLE_CORPUS.glob("*.txt"))
 
@@ -352,50 +352,23 @@ def test_killed_ingest_then_rerun_leaves_a_consistent_index(tmp_path, make_setti
 # --- server mode ----------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def chroma_server(tmp_path):
     """A real `chroma run` on 127.0.0.1 with its own data folder."""
     chroma = Path(sys.executable).parent / "chroma"
     if not chroma.exists():
         pytest.skip("the chroma CLI is not installed in this environment")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            str(chroma),
-            "run",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--path",
-            str(tmp_path / "server-data"),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    import httpx
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).is_success:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("chroma run did not start within 60 s")
+    port = free_port()
+    log = tmp_path / "chroma.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [str(chroma), "run", "--host", "127.0.0.1", "--port", str(port),
+             "--path", str(tmp_path / "server-data")],
+            stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    wait_until_up(proc, f"http://127.0.0.1:{port}/api/v2/heartbeat", name="chroma run", log=log)
     yield port
-    proc.terminate()
-    proc.wait(timeout=20)
+    stop(proc)
 
 
 @pytest.mark.server

