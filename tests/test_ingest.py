@@ -309,9 +309,11 @@ def _kill_when(args, env, files_done: int) -> None:
     import re
 
     proc = subprocess.Popen(
-        [sys.executable, "-m", *args], cwd=PROJECT_ROOT,
+        [sys.executable, "-m", *args],
+        cwd=PROJECT_ROOT,
         env={**os.environ, **env, "RAG_PROGRESS": "1"},
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     buffer = b""
     while proc.poll() is None:

@@ -25,11 +25,8 @@ def rows(settings: Settings | None = None) -> list[tuple[str, str, str]]:
             value = getattr(settings, name)
             if name in _SECRET and value:
                 value = "****"
-        if hasattr(value, "relative_to"):
-            try:
-                value = value.relative_to(PROJECT_ROOT)
-            except ValueError:
-                pass
+        if hasattr(value, "relative_to") and value.is_relative_to(PROJECT_ROOT):
+            value = value.relative_to(PROJECT_ROOT)
         shown = "" if value is None else str(value)
         out.append((f"RAG_{name.upper()}", shown, field.description or ""))
     return out
