@@ -38,6 +38,10 @@ def user_errors(code: int = 1) -> Iterator[ExitStatus]:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         status.code = 130
+    except BrokenPipeError:  # output piped into `head` and the like: not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     except expected_errors() as exc:
         print(f"error: {exc}", file=sys.stderr)
         status.code = code
