@@ -162,16 +162,19 @@ def compose(
     found = (
         claims if claims is not None else citations.claims(clean, prompts.detect_language(question))
     )
-    by_source: dict[int, list[str]] = {}
+    by_source: dict[int, list[str]] = {}  # passage number -> cited sentences
     for claim in found:
         for n in claim.numbers:
             if 1 <= n <= len(passages):
                 by_source.setdefault(n, []).append(claim.text)
+    # Sources are numbered in the answer's own order, so the first citation is [1] and
+    # the list under the answer has no gaps; `mapping` takes passage numbers to shown ones.
+    clean, mapping = citations.renumber(clean)
     cites = []
-    for n in citations.numbers_in(clean):
+    for n in mapping:
         if n not in by_source:  # a marker whose sentence was empty; cite the passage anyway
             by_source[n] = []
-    for n in sorted(by_source):
+    for n in sorted(by_source, key=lambda old: mapping.get(old, len(mapping) + old)):
         passage = passages[n - 1]
         sentences = by_source[n]
         if sentences:
@@ -181,11 +184,12 @@ def compose(
         else:
             support, highlight = 0.0, []
         supported = support >= citations.SUPPORT_THRESHOLD
+        shown = mapping.get(n, n)
         if not supported:
-            notes.append(f"citation [{n}] is not clearly supported by its passage — check it")
+            notes.append(f"citation [{shown}] is not clearly supported by its passage — check it")
         cites.append(
             Citation(
-                n=n,
+                n=shown,
                 article_id=passage.article_id,
                 title=passage.title,
                 date=passage.date,

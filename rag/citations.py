@@ -111,6 +111,20 @@ def numbers_in(text: str) -> list[int]:
     return seen
 
 
+def renumber(text: str) -> tuple[str, dict[int, int]]:
+    """Number the cited sources 1, 2, … in order of first citation. Returns (text, old->new).
+
+    >>> renumber("Erst [3], dann [1, 3] und [5].")
+    ('Erst [1], dann [2, 1] und [3].', {3: 1, 1: 2, 5: 3})
+    """
+    mapping = {old: new for new, old in enumerate(numbers_in(text), 1)}
+
+    def fix(m: re.Match) -> str:
+        return "[" + ", ".join(str(mapping[n]) for n in parse_group(m.group(1))) + "]"
+
+    return _GROUP.sub(fix, text), mapping
+
+
 def strip_markers(text: str) -> str:
     """The text without citation markers.
 

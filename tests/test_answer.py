@@ -47,6 +47,16 @@ def test_llm_answer_streams_and_checks_its_citations(make_assistant):
     ]
 
 
+def test_sources_are_numbered_in_the_order_the_answer_cites_them(make_assistant):
+    plain = make_assistant(scripted("Peskow warned [1].")).ask(PESKOW_Q)
+    second = plain.passages[1]
+    answer = make_assistant(scripted("First [2]. Then [1]. Again [2].")).ask(PESKOW_Q)
+    assert answer.text == "First [1]. Then [2]. Again [1]."
+    assert [c.n for c in answer.citations] == [1, 2]
+    assert answer.citations[0].quote == second.text  # [1] now leads to the second passage
+    assert answer.citations[0].cited_sentences == ["First.", "Again."]
+
+
 def test_citation_quotes_are_exact_slices_of_the_cleaned_article(make_assistant, qa_parts):
     index, _ = qa_parts
     answer = make_assistant(scripted("Peskow warned [1]. Others spoke [2][3].")).ask(PESKOW_Q)
