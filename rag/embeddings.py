@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -105,6 +106,10 @@ class Embedder(Embeddings):
         return self.encode(texts, self.passage_prefix)
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Question vectors; a single question is encoded on one thread (see `_one_thread`)."""
+        if len(texts) == 1:
+            with _one_thread():
+                return self.encode(texts, self.query_prefix)
         return self.encode(texts, self.query_prefix)
 
     def count_tokens(self, text: str) -> int:
@@ -117,6 +122,29 @@ class Embedder(Embeddings):
 
     def embed_query(self, text: str) -> list[float]:
         return self.encode_queries([text])[0].tolist()
+
+
+@contextmanager
+def _one_thread():
+    """Run torch on one thread for a single short question.
+
+    On a small shared CPU, torch's intra-op threads wait on each other when another
+    process holds a core: encoding one question took p95 ~500 ms with 2 threads and
+    ~22 ms with one (2 cores, other jobs running). Batches (ingest) keep all threads.
+    Shortcut: torch's thread count is process-wide, so a concurrent batch encode in
+    another thread runs single-threaded for these few milliseconds.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    if before == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _load_sentence_transformer(path_or_name: str, device: str):

@@ -18,7 +18,6 @@ latency; a passage ranked below it by both signals is never seen.
 from __future__ import annotations
 
 import datetime as dt
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,29 +32,6 @@ from rag.store import Index
 
 CANDIDATES = 50  # per signal; the fused pool is at most twice this
 SIGNALS = ("dense", "bm25")
-
-
-@contextmanager
-def _one_thread():
-    """Run torch on one thread for a single short query.
-
-    On a small shared CPU, torch's intra-op threads wait on each other when another
-    process holds a core: encoding one question took p95 ~500 ms with 2 threads and
-    ~22 ms with one (2 cores, other jobs running). Batches (ingest) keep all threads.
-    Shortcut: torch's thread count is process-wide, so a concurrent batch encode in
-    another thread runs single-threaded for these few milliseconds.
-    """
-    import torch
-
-    before = torch.get_num_threads()
-    if before == 1:
-        yield
-        return
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 @dataclass(frozen=True)
@@ -138,9 +114,8 @@ class Retriever:
             self._keyword = keyword_index_for(self.index)
 
     def encode_query(self, query: str) -> np.ndarray:
-        """The query's embedding (single-threaded: see `_one_thread`)."""
-        with _one_thread():
-            return self.embedder.encode_queries([query])[0]
+        """The query's embedding."""
+        return self.embedder.encode_queries([query])[0]
 
     def search(
         self,
