@@ -146,7 +146,7 @@ def _show(path: str) -> str:
     """A path relative to the working directory when it is below it."""
     try:
         return str(Path(path).resolve().relative_to(Path.cwd()))
-    except (ValueError, OSError):
+    except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop
         return path
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from ingest.chunk import chunk_spans
 from ingest.clean import content_hash as text_hash
-from ingest.readers import Problem, ReadOptions, read_file, walk
+from ingest.readers import Problem, ReadOptions, read_file, real_path, walk
 from rag import schema
 from rag.settings import Settings
 from rag.store import ArticleRecord, Index
@@ -174,7 +174,7 @@ def run_ingest(
         for entry in walk(paths):
             if isinstance(entry, Problem):  # missing path, unreadable folder, symlink loop
                 summary.failed.append(entry)
-                unreadable.append(Path(entry.path).resolve())
+                unreadable.append(real_path(entry.path))
             else:
                 files.append(entry)
         for done, (root, path) in enumerate(files):
@@ -188,7 +188,7 @@ def run_ingest(
                 else:
                     summary.failed.append(item)
                     if item.line is None:  # the whole file failed
-                        unreadable.append(path.resolve())
+                        unreadable.append(real_path(path))
         if progress:
             progress(len(files), len(files), "")
 

@@ -722,3 +722,13 @@ def test_html_page_labelled_latin1_is_read_as_windows_1252_like_browsers_do(tmp_
     )
     article = only_article(write(tmp_path / "latin1.html", page.encode("cp1252")))
     assert article.text == CP1252_TEXT
+
+
+def test_real_path_resolves_links_and_leaves_a_symlink_loop_as_it_is(tmp_path):
+    from ingest.readers import real_path
+
+    (tmp_path / "target.txt").write_text("Text.", encoding="utf-8")
+    (tmp_path / "link.txt").symlink_to(tmp_path / "target.txt")
+    (tmp_path / "loop.txt").symlink_to(tmp_path / "loop.txt")
+    assert real_path(tmp_path / "link.txt") == (tmp_path / "target.txt").resolve()
+    assert real_path(tmp_path / "loop.txt") == tmp_path.resolve() / "loop.txt"

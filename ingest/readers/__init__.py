@@ -28,7 +28,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from ingest.readers.base import Item, Problem, ReadOptions, SourceFile
-from ingest.readers.files import iter_files, os_reason, walk
+from ingest.readers.files import iter_files, os_reason, real_path, walk
 from ingest.readers.html_pages import read_html
 from ingest.readers.json_files import read_json, read_jsonl
 from ingest.readers.tables import read_csv
@@ -42,6 +42,7 @@ __all__ = [
     "iter_files",
     "read_file",
     "read_sources",
+    "real_path",
     "walk",
 ]
 
@@ -88,7 +89,7 @@ def read_file(path: Path, root: Path, options: ReadOptions = _DEFAULT_OPTIONS) -
             rel = path.relative_to(root).as_posix()
         except ValueError:
             rel = path.name
-        f = SourceFile(path, shown, rel, str(path.resolve()), options)
+        f = SourceFile(path, shown, rel, str(real_path(path)), options)
         yield from reader(f)
     except OSError as exc:
         yield Problem(shown, None, f"cannot read: {os_reason(exc)}")

@@ -5,11 +5,14 @@ article ids are made relative. Paths that cannot be walked (missing, broken link
 loop, unlistable folder, device) become a `Problem` instead of an exception.
 
 Shortcuts: a symlink loop is detected by a folder resolving to one of its ancestors; a
-file reached twice (through links, or given twice) is read once, at its first path.
+file reached twice (through links, or given twice) is read once, at its first path. A
+file-level loop (`a -> a`, `a -> b -> a`) is neither file nor folder, so it is reported
+like a broken link; `real_path` resolves such a path without raising.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -76,8 +79,17 @@ def _walk_folder(
             yield Problem(str(entry), None, f"cannot access: {os_reason(exc)}")
 
 
+def real_path(path: str | Path) -> Path:
+    """`path` with its links resolved as far as they go; a symlink loop is left as it is.
+
+    `Path.resolve()` raises RuntimeError on a loop (Python < 3.13); paths named in
+    problems must still be comparable with indexed ones.
+    """
+    return Path(os.path.realpath(path))
+
+
 def _first_visit(path: Path, seen: set[Path]) -> bool:
-    real = path.resolve()
+    real = real_path(path)
     if real in seen:
         return False
     seen.add(real)
