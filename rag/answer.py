@@ -6,8 +6,10 @@
   first while they fit `source_token_budget` (and the context window minus the answer
   and the rest of the prompt); the first that does not fit is cut at a sentence boundary,
   the rest are dropped. Token counts are the approximate `prompts.approx_tokens`.
-- `compose()`: cleans citation markers, maps each number to its passage, scores support of
-  every cited sentence (rag.citations) and returns the Answer.
+- `compose()`: cleans the citation markers of an LLM answer, maps each number to its
+  passage, scores support of every cited sentence (rag.citations) and returns the Answer.
+- `compose_extract()`: the same Answer for an extractive result, whose citations come
+  from its quotes (it knows which passage each came from); its text is never parsed.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from rag import citations, prompts
+from rag.extractive import Extract
 from rag.schema import Passage
 from rag.text import sentence_spans
 
@@ -147,44 +150,76 @@ def compose(
     passages: Sequence[Passage],
     encode: citations.Encode,
     notices: Sequence[str] = (),
-    claims: Sequence[citations.Claim] | None = None,
 ) -> Answer:
-    """Clean the citations in `text`, check them against `passages`, and build the Answer.
+    """Clean the citation markers in a model's `text`, check them against `passages`.
 
-    `claims` may be given when the caller knows them exactly (extractive answers);
-    otherwise they are parsed from the text.
+    Brackets that repeat a source's own text ("Fußnote [12]" quoted from an article) are
+    left alone: they are data, not markers (citations.protect_quoted).
     """
     notes = list(notices)
-    clean, removed = citations.clean_markers(text, len(passages))
+    protected = citations.protect_quoted(text, [p.text for p in passages])
+    clean, removed = citations.clean_markers(protected, len(passages))
     for n in removed:
         plural = "s" if len(passages) != 1 else ""
         notes.append(f"removed citation [{n}]: only {len(passages)} source{plural}")
-    found = (
-        claims if claims is not None else citations.claims(clean, prompts.detect_language(question))
-    )
+    found = citations.claims(clean, prompts.detect_language(question))
     by_source: dict[int, list[str]] = {}  # passage number -> cited sentences
     for claim in found:
         for n in claim.numbers:
             if 1 <= n <= len(passages):
-                by_source.setdefault(n, []).append(claim.text)
+                by_source.setdefault(n, []).append(citations.unprotect(claim.text))
     # Sources are numbered in the answer's own order, so the first citation is [1] and
     # the list under the answer has no gaps; `mapping` takes passage numbers to shown ones.
     clean, mapping = citations.renumber(clean)
-    cites = []
-    for n in mapping:
-        if n not in by_source:  # a marker whose sentence was empty; cite the passage anyway
-            by_source[n] = []
-    for n in sorted(by_source, key=lambda old: mapping.get(old, len(mapping) + old)):
-        passage = passages[n - 1]
-        sentences = by_source[n]
+    for n in mapping:  # a marker whose sentence was empty; cite the passage anyway
+        by_source.setdefault(n, [])
+    cited = [(mapping[n], passages[n - 1], by_source[n]) for n in mapping]
+    cites, support_notes = check_citations(cited, encode)
+    answer_text = citations.unprotect(clean)
+    return Answer(
+        question, standalone, answer_text, mode, cites, list(passages), notes + support_notes
+    )
+
+
+def compose_extract(
+    *,
+    question: str,
+    standalone: str,
+    extract: Extract,
+    passages: Sequence[Passage],
+    encode: citations.Encode,
+    notices: Sequence[str] = (),
+) -> Answer:
+    """The Answer for an extractive result: citations come from its quotes, not its text.
+
+    The text quotes articles verbatim, brackets and all; it is never parsed for markers.
+    """
+    cites, support_notes = check_citations(extract.sources(), encode)
+    return Answer(
+        question,
+        standalone,
+        extract.text,
+        "extractive",
+        cites,
+        list(passages),
+        list(notices) + support_notes,
+    )
+
+
+def check_citations(
+    cited: Sequence[tuple[int, Passage, Sequence[str]]], encode: citations.Encode
+) -> tuple[list[Citation], list[str]]:
+    """Citations for (shown number, passage, citing sentences), in number order, with
+    the support check of each; and a notice for every weakly supported one."""
+    cites, notes = [], []
+    for shown, passage, sentences in sorted(cited, key=lambda c: c[0]):
         if sentences:
-            scored = citations.support_scores(sentences, passage.text, encode)
+            scored = citations.support_scores(list(sentences), passage.text, encode)
             support = min(s for s, _ in scored)
             highlight = sorted({span for _, span in scored})
         else:
             support, highlight = 0.0, []
         supported = support >= citations.SUPPORT_THRESHOLD
-        shown = mapping.get(n, n)
         if not supported:
             notes.append(f"citation [{shown}] is not clearly supported by its passage — check it")
         cites.append(
@@ -199,8 +234,8 @@ def compose(
                 end=passage.end,
                 supported=supported,
                 support=round(support, 3),
-                cited_sentences=sentences,
+                cited_sentences=list(sentences),
                 highlight=highlight,
             )
         )
-    return Answer(question, standalone, clean, mode, cites, list(passages), notes)
+    return cites, notes

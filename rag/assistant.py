@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rag import followup, prompts
-from rag.answer import Answer, compose, fit_sources, source_budget
-from rag.citations import CachedEncoder, Claim
+from rag.answer import Answer, compose, compose_extract, fit_sources, source_budget
+from rag.citations import CachedEncoder
 from rag.extractive import extract
 from rag.llm import LLMFailure, LLMStatus, complete, make_chat_model, probe, stream_text
 from rag.settings import Settings
@@ -203,16 +203,13 @@ class Assistant:
         )
         for piece in result.pieces:
             yield Token(piece)
-        claims = [Claim(" ".join(q.text.split()), [q.n]) for q in result.quotes]
-        return compose(
+        return compose_extract(
             question=question,
             standalone=standalone,
-            text=result.text,
-            mode="extractive",
+            extract=result,
             passages=passages,
             encode=self._encode,
             notices=notices,
-            claims=claims,
         )
 
     def _article_count(self) -> int:

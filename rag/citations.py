@@ -4,6 +4,11 @@ Markers: `[n]`, `[1, 3]`, `[1;3]`, `[1][2]`, `[1-3]` (ranges expanded). Numbers 
 are removed from the text and reported. Surviving groups are rewritten in one canonical
 form, `[1, 3]`, so the UI can link them.
 
+Only model-written text is parsed for markers. Brackets that are a source's own text
+(an article's "Fußnote [12]" quoted by the model) are hidden first by `protect_quoted`: a
+bracket group counts as quoted when it stands in a source together with the words right
+before or right after it in the answer. Extractive answers are never parsed at all.
+
 Support of a claim (one answer sentence) by a source = the best match between the claim
 and the source's sentences, combining
 - embedding cosine (max over the passage's sentences; works across languages only as far
@@ -80,6 +85,50 @@ def parse_group(body: str) -> list[int]:
             if n not in out:
                 out.append(n)
     return out
+
+
+# Private-use stand-ins for the brackets of quoted source text while markers are parsed.
+_HIDDEN = str.maketrans("[]", "\ue000\ue001")
+_SHOWN = str.maketrans("\ue000\ue001", "[]")
+_MIN_CONTEXT = 12  # non-space characters of answer text beside a group that must match
+
+
+def protect_quoted(text: str, sources: Sequence[str]) -> str:
+    """Hide the brackets of groups that repeat source text, so they are not read as markers.
+
+    A group is source text when it stands in a source (whitespace aside) together with the
+    _MIN_CONTEXT non-space characters right before it, or right after it, in the answer.
+
+    >>> protect_quoted("Er sagte „siehe Fußnote [12]“ [1].", ["… siehe Fußnote [12] und"])
+    'Er sagte „siehe Fußnote \ue00012\ue001“ [1].'
+    """
+    hay = [" ".join(s.split()) for s in sources]
+
+    def in_source(snippet: str) -> bool:
+        norm = " ".join(snippet.split())
+        return any(norm in h for h in hay)
+
+    out = text
+    for m in _GROUP.finditer(text):
+        before, after = _context(text[: m.start()][::-1])[::-1], _context(text[m.end() :])
+        if (before and in_source(before + m.group(0))) or (after and in_source(m.group(0) + after)):
+            out = out[: m.start()] + m.group(0).translate(_HIDDEN) + out[m.end() :]
+    return out
+
+
+def _context(text: str) -> str:
+    """The shortest start of `text` with _MIN_CONTEXT non-space characters ("" if none)."""
+    seen = 0
+    for i, ch in enumerate(text):
+        seen += not ch.isspace()
+        if seen == _MIN_CONTEXT:
+            return text[: i + 1]
+    return ""
+
+
+def unprotect(text: str) -> str:
+    """Undo `protect_quoted`."""
+    return text.translate(_SHOWN)
 
 
 def clean_markers(text: str, n_sources: int) -> tuple[str, list[int]]:

@@ -7,7 +7,10 @@ matches "Peskow"). For "what did X say" / "was sagte X" questions, sentences tha
 („…“ "…" «…») and name X in themselves or their neighbour get a bonus, and the neighbour
 that introduces a quote ("Das machte Peskow deutlich:") is quoted along with it.
 The best sentences are grouped by article, each with its source number, under a one-line
-header in the question's language. When even the best sentence scores below
+header in the question's language. Sources are numbered here, in the order the answer
+cites them, and each quote knows its passage: citations are attached from that structure,
+never parsed back out of the text, so brackets inside a quoted sentence ("Fußnote [12]")
+stay the article's own text. When even the best sentence scores below
 NO_ANSWER_THRESHOLD, the answer says plainly that the sources do not contain it.
 
 Shortcuts: speaker detection is a handful of English/German question patterns; names
@@ -76,7 +79,10 @@ Encode = Callable[[Sequence[str]], np.ndarray]
 
 @dataclass
 class Quote:
-    """One quoted sentence: its source number, passage and span inside the passage text."""
+    """One quoted sentence: its source number, passage and span inside the passage text.
+
+    `n` is the number shown in the answer; 0 until the answer is laid out.
+    """
 
     n: int
     passage: Passage
@@ -88,6 +94,11 @@ class Quote:
     def text(self) -> str:
         return self.passage.text[self.start : self.end]
 
+    @property
+    def display(self) -> str:
+        """The sentence on one line, as the answer shows it (line breaks become spaces)."""
+        return " ".join(self.text.split())
+
 
 @dataclass
 class Extract:
@@ -97,6 +108,13 @@ class Extract:
     quotes: list[Quote]
     found: bool
     pieces: list[str] = field(default_factory=list)
+
+    def sources(self) -> list[tuple[int, Passage, list[str]]]:
+        """(shown number, passage, its quoted sentences) in number order."""
+        out: dict[int, tuple[int, Passage, list[str]]] = {}
+        for q in sorted(self.quotes, key=lambda q: (q.n, q.passage.start + q.start)):
+            out.setdefault(q.n, (q.n, q.passage, []))[2].append(q.display)
+        return list(out.values())
 
 
 def speaker_of(question: str) -> str | None:
@@ -185,10 +203,10 @@ def extract(
         return Extract(text, [], False, [text])
     candidates: list[Quote] = []
     spans_by_passage: list[list[tuple[int, int]]] = []
-    for n, passage in enumerate(passages, start=1):
+    for passage in passages:
         spans = sentence_spans(passage.text) or [(0, len(passage.text))]
         spans_by_passage.append(spans)
-        candidates.extend(Quote(n, passage, s, e, 0.0) for s, e in spans)
+        candidates.extend(Quote(0, passage, s, e, 0.0) for s, e in spans)
     vectors = encode_sentences([q.text for q in candidates])  # one batch for all sentences
     qvec = encode_question([question])[0]
     cosine = vectors @ qvec
@@ -219,11 +237,14 @@ def extract(
         else prompts.EXTRACTIVE_HEADER[lang]
     )
     pieces = [header + "\n"]
+    numbers: dict[int, int] = {}  # id(passage) -> shown number, in order of first citation
     for group in _group_by_article(chosen):
         p = group[0].passage
         meta = ", ".join(x for x in (p.source, p.date) if x)
         lines = [f"\n**{p.title or p.article_id}**" + (f" ({meta})" if meta else "")]
-        lines += [f"> {' '.join(q.text.split())} [{q.n}]" for q in group]
+        for q in group:
+            q.n = numbers.setdefault(id(q.passage), len(numbers) + 1)
+            lines.append(f"> {q.display} [{q.n}]")
         pieces.append("\n".join(lines) + "\n")
     return Extract("".join(pieces).rstrip("\n"), chosen, True, pieces)
 

@@ -281,3 +281,29 @@ def test_ask_on_an_empty_index_says_how_to_fill_it(tmp_path):
 def test_ask_rejects_a_bad_date(tmp_path):
     done = _ask(["What?", "--since", "5.9.2025"], tmp_path / "empty")
     assert done.returncode == 2 and "not a date; use YYYY-MM-DD" in done.stderr
+
+
+def test_llm_quoting_bracketed_numbers_of_an_article_keeps_them_verbatim(embedder):
+    from rag.answer import compose
+
+    sentence = "Laut Krapf [2] soll der Bau im Frühjahr beginnen; siehe Fußnote [12] und [1-3]."
+    krapf_text = f"Die Stadt Graz plant eine neue Brücke über die Mur. {sentence}"
+    passages = [
+        Passage("b#1", "bruecke.md", krapf_text, 0, len(krapf_text), title="Brücke"),
+        _passage(1),
+        _passage(2),
+    ]
+    text = f"Der Artikel sagt: „{sentence}“ [1] Die Kosten sind offen [2]."
+    answer = compose(
+        question="Wann beginnt der Bau?",
+        standalone="Wann beginnt der Bau?",
+        text=text,
+        mode="llm",
+        passages=passages,
+        encode=embedder.encode_passages,
+    )
+    assert answer.text == text  # the quote is untouched, the real markers are kept
+    assert not any("removed citation" in n for n in answer.notices), answer.notices
+    assert [(c.n, c.article_id) for c in answer.citations] == [(1, "bruecke.md"), (2, "a1")]
+    assert answer.citations[0].supported
+    assert any(sentence in s for s in answer.citations[0].cited_sentences)

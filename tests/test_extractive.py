@@ -140,3 +140,70 @@ def test_follow_up_in_extractive_mode_searches_with_context(make_assistant):
     answer = events[-1].answer
     assert answer.standalone_question == "And what did Putin say? (NATO troops)"
     assert "Putin" in answer.text
+
+
+# --- bracketed numbers in article text are data, not citations ------------------------------
+KRAPF_SENTENCE = "Laut Krapf [2] soll der Bau im Frühjahr beginnen; siehe Fußnote [12] und [1-3]."
+KRAPF_ARTICLE = (
+    "# Neue Brücke über die Mur\n\n"
+    "Die Stadt Graz plant eine neue Fußgängerbrücke über die Mur. "
+    f"{KRAPF_SENTENCE} "
+    "Die Kosten werden auf zwölf Millionen Euro geschätzt.\n"
+)
+
+
+@pytest.fixture(scope="module")
+def krapf_parts(tmp_path_factory, embedder):
+    """(settings, index, retriever) over the QA articles plus one with bracketed numbers."""
+    import shutil
+
+    from fixtures_llm import INJECTION_ARTICLE, SAMPLE_ARTICLE
+
+    from ingest.pipeline import run_ingest
+    from rag.retrieve import Retriever
+    from rag.settings import Settings
+    from rag.store import Index
+
+    corpus = tmp_path_factory.mktemp("krapf-corpus")
+    shutil.copy(SAMPLE_ARTICLE, corpus / SAMPLE_ARTICLE.name)
+    (corpus / "001_injection.txt").write_text(INJECTION_ARTICLE, encoding="utf-8")
+    (corpus / "002_bruecke.md").write_text(KRAPF_ARTICLE, encoding="utf-8")
+    settings = Settings(_env_file=None, index_dir=tmp_path_factory.mktemp("krapf-index"))
+    summary = run_ingest([corpus], settings, embedder=embedder)
+    assert len(summary.added) == 3 and not summary.failed
+    index = Index(settings)
+    return settings, index, Retriever(settings, index, embedder)
+
+
+def test_bracketed_numbers_in_a_quoted_sentence_stay_verbatim_and_cite_nothing(
+    krapf_parts, embedder
+):
+    from rag.assistant import Assistant
+
+    settings, index, retriever = krapf_parts
+    assistant = Assistant.from_settings(
+        settings, index=index, embedder=embedder, retriever=retriever
+    )
+    answer = assistant.ask("Was sagte Krapf über den Bau der Brücke?")
+    assert answer.mode == "extractive"
+    assert KRAPF_SENTENCE in answer.text  # verbatim: nothing deleted or rewritten
+    assert not any("removed citation" in n for n in answer.notices), answer.notices
+    line = next(ln for ln in answer.text.splitlines() if KRAPF_SENTENCE in ln)
+    assert line.startswith("> ")
+    marker = line[len("> " + KRAPF_SENTENCE) :].strip()
+    assert marker.startswith("[") and marker.endswith("]"), line
+    cited = {c.n: c for c in answer.citations}
+    # the marker after the quote leads to the article the sentence comes from
+    krapf = cited[int(marker[1:-1])]
+    assert krapf.article_id == "002_bruecke.md"
+    assert KRAPF_SENTENCE in krapf.quote and krapf.supported
+    # every citation is a real passage: its quote is the article's text at start/end,
+    # sources are numbered 1..n without gaps, and each one is cited in the text
+    assert sorted(cited) == list(range(1, len(cited) + 1))
+    quote_lines = [ln for ln in answer.text.splitlines() if ln.startswith("> ")]
+    for c in answer.citations:
+        article = index.get_article(c.article_id)
+        assert article.text[c.start : c.end] == c.quote
+        assert any(ln.endswith(f"[{c.n}]") for ln in quote_lines)
+        assert all(" ".join(s.split()) in " ".join(c.quote.split()) for s in c.cited_sentences)
+    assert len(answer.citations) <= len(quote_lines)
