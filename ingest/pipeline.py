@@ -25,7 +25,7 @@ from pathlib import Path
 
 from ingest.chunk import chunk_spans
 from ingest.clean import content_hash as text_hash
-from ingest.readers import Problem, ReadOptions, read_file, real_path, walk
+from ingest.readers import Problem, ReadOptions, read_file, stored_path, unescape_name, walk
 from rag import schema
 from rag.settings import Settings
 from rag.store import ArticleRecord, Index
@@ -166,7 +166,8 @@ def run_ingest(
 ) -> Summary:
     """Bring the index in line with the articles under `paths`."""
     options = options or ReadOptions(max_article_chars=settings.max_article_chars)
-    roots = [Path(p).resolve() for p in paths if Path(p).exists()]  # a typo must not empty it
+    # Compared with the stored (escaped) article paths; a typo must not empty the index.
+    roots = [Path(stored_path(p)) for p in paths if Path(p).exists()]
     unreadable: list[Path] = []  # files/folders that failed this time: keep what they had
 
     def articles(summary: Summary) -> Iterator[schema.Article]:
@@ -174,7 +175,7 @@ def run_ingest(
         for entry in walk(paths):
             if isinstance(entry, Problem):  # missing path, unreadable folder, symlink loop
                 summary.failed.append(entry)
-                unreadable.append(real_path(entry.path))
+                unreadable.append(Path(stored_path(unescape_name(entry.path))))
             else:
                 files.append(entry)
         for done, (root, path) in enumerate(files):
@@ -188,7 +189,7 @@ def run_ingest(
                 else:
                     summary.failed.append(item)
                     if item.line is None:  # the whole file failed
-                        unreadable.append(real_path(path))
+                        unreadable.append(Path(stored_path(path)))
         if progress:
             progress(len(files), len(files), "")
 

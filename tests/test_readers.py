@@ -732,3 +732,37 @@ def test_real_path_resolves_links_and_leaves_a_symlink_loop_as_it_is(tmp_path):
     (tmp_path / "loop.txt").symlink_to(tmp_path / "loop.txt")
     assert real_path(tmp_path / "link.txt") == (tmp_path / "target.txt").resolve()
     assert real_path(tmp_path / "loop.txt") == tmp_path.resolve() / "loop.txt"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        b"plain.txt",
+        "ünicode-€.txt".encode(),
+        b"\xff\xfe.txt",
+        b"latin-\xe4\xfc.txt",
+        b"\\xff.txt",  # a UTF-8 name that looks like an escape
+        b"\\\\xff.txt",
+        b"\\\xff.txt",  # a real backslash, then an undecodable byte
+        b"\xff\\x41\\",
+        b"back\\slash\\",
+    ],
+)
+def test_escaped_file_names_are_utf8_and_reversible(name):
+    from ingest.readers import escape_name, unescape_name
+
+    decoded = os.fsdecode(name)
+    escaped = escape_name(decoded)
+    escaped.encode("utf-8")  # storable and printable
+    assert unescape_name(escaped) == decoded
+    if b"\\x" not in name and name.decode("utf-8", "replace") == name.decode("utf-8", "ignore"):
+        assert escaped == decoded  # UTF-8 names keep their ids
+
+
+def test_names_that_are_not_utf8_give_escaped_ids_paths_and_problems(tmp_path):
+    (tmp_path / os.fsdecode(b"gut-\xff.txt")).write_text("Ein Text.", encoding="utf-8")
+    (tmp_path / os.fsdecode(b"leer-\xfe.txt")).write_bytes(b"")
+    articles, problems = read(tmp_path)
+    assert [a.id for a in articles] == ["gut-\\xff.txt"]
+    assert articles[0].path == str(tmp_path.resolve() / "gut-\\xff.txt")
+    assert [Path(p.path).name for p in problems] == ["leer-\\xfe.txt"]

@@ -9,9 +9,10 @@ plain .txt, Markdown, JSON (array, object holding a list, or one record), JSON L
 CSV/TSV (with a header, or header-less with column names given), saved HTML pages
 (text and metadata by trafilatura).
 
-Article ids are stable: the path relative to the folder given (POSIX form) for
-one-article files; `<relpath>:<record id>` or `<relpath>:<n>` for records, where n is the
-1-based line (JSON Lines), data row (CSV, header excluded) or array position (JSON).
+Article ids are stable: the path relative to the folder given (POSIX form; the bytes
+of a name that is not UTF-8 written as `\\xNN`, see `files.escape_name`) for one-article
+files; `<relpath>:<record id>` or `<relpath>:<n>` for records, where n is the 1-based
+line (JSON Lines), data row (CSV, header excluded) or array position (JSON).
 
 This module is the public API and the suffix -> reader table; the package's modules each
 do one job: `files` (walking folders), `decode` (bytes -> text), `base` (options, problems,
@@ -28,7 +29,16 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from ingest.readers.base import Item, Problem, ReadOptions, SourceFile
-from ingest.readers.files import iter_files, os_reason, real_path, walk
+from ingest.readers.files import (
+    escape_name,
+    iter_files,
+    os_reason,
+    real_path,
+    shown_path,
+    stored_path,
+    unescape_name,
+    walk,
+)
 from ingest.readers.html_pages import read_html
 from ingest.readers.json_files import read_json, read_jsonl
 from ingest.readers.tables import read_csv
@@ -39,10 +49,14 @@ __all__ = [
     "Item",
     "Problem",
     "ReadOptions",
+    "escape_name",
     "iter_files",
     "read_file",
     "read_sources",
     "real_path",
+    "shown_path",
+    "stored_path",
+    "unescape_name",
     "walk",
 ]
 
@@ -74,7 +88,7 @@ def read_sources(paths: Sequence[Path], options: ReadOptions = _DEFAULT_OPTIONS)
 
 def read_file(path: Path, root: Path, options: ReadOptions = _DEFAULT_OPTIONS) -> Iterator[Item]:
     """Articles and problems from one file; `root` is the folder its id is relative to."""
-    path, shown = Path(path), str(path)
+    path, shown = Path(path), shown_path(path)
     reader = _READERS.get(path.suffix.lower())
     if reader is None:
         kind = path.suffix or "(no extension)"
@@ -89,7 +103,7 @@ def read_file(path: Path, root: Path, options: ReadOptions = _DEFAULT_OPTIONS) -
             rel = path.relative_to(root).as_posix()
         except ValueError:
             rel = path.name
-        f = SourceFile(path, shown, rel, str(real_path(path)), options)
+        f = SourceFile(path, shown, escape_name(rel), stored_path(path), options)
         yield from reader(f)
     except OSError as exc:
         yield Problem(shown, None, f"cannot read: {os_reason(exc)}")

@@ -8,15 +8,75 @@ Shortcuts: a symlink loop is detected by a folder resolving to one of its ancest
 file reached twice (through links, or given twice) is read once, at its first path. A
 file-level loop (`a -> a`, `a -> b -> a`) is neither file nor folder, so it is reported
 like a broken link; `real_path` resolves such a path without raising.
+
+Names that are not UTF-8: Python gives them with surrogate-escaped bytes, which no index
+and no terminal accepts. Every path that leaves this package (article ids, stored paths,
+problems) goes through `escape_name`: each such byte becomes `\\xNN`, the way Python and
+`ls -b` show it. The escape is reversible (`unescape_name`) and leaves UTF-8 names as
+they are, except that a backslash run before a literal `xNN` is doubled.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from ingest.readers.base import Problem
+
+# A run of backslashes followed by a literal "xNN" or by a surrogate-escaped byte.
+_ESCAPE_SITE = re.compile(r"(\\*)(?:(x[0-9a-fA-F]{2})|([\udc80-\udcff]))")
+_ESCAPED = re.compile(r"(\\+)x([0-9a-fA-F]{2})")
+
+
+def escape_name(text: str) -> str:
+    r"""`text` with each undecodable byte of a file name written as `\xNN`; reversible.
+
+    >>> escape_name(os.fsdecode(b"\xfcber-\xe4.txt"))
+    '\\xfcber-\\xe4.txt'
+    >>> escape_name("plain/ünicode.txt")
+    'plain/ünicode.txt'
+    >>> escape_name(r"looks-like-\xfc.txt")  # a real backslash before xNN is doubled
+    'looks-like-\\\\xfc.txt'
+    """
+
+    def one(m: re.Match) -> str:
+        run, literal, byte = m.groups()
+        if literal is not None:
+            return run * 2 + literal if run else literal
+        return run * 2 + f"\\x{ord(byte) - 0xDC00:02x}"
+
+    return _ESCAPE_SITE.sub(one, text)
+
+
+def unescape_name(text: str) -> str:
+    r"""The inverse of `escape_name`: `\xNN` back to the surrogate-escaped byte.
+
+    >>> unescape_name(escape_name(os.fsdecode(b"\xff\\x41"))) == os.fsdecode(b"\xff\\x41")
+    True
+    """
+
+    def one(m: re.Match) -> str:
+        run, hex_byte = m.groups()
+        byte = int(hex_byte, 16)
+        if len(run) % 2 == 0:
+            return run[: len(run) // 2] + "x" + hex_byte
+        if byte < 0x80:  # never written by escape_name: leave it alone
+            return m.group(0)
+        return run[: len(run) // 2] + chr(0xDC00 + byte)
+
+    return _ESCAPED.sub(one, text)
+
+
+def shown_path(path: str | Path) -> str:
+    """`path` as messages and ids show it: undecodable bytes escaped."""
+    return escape_name(str(path))
+
+
+def stored_path(path: str | Path) -> str:
+    """The resolved, escaped path the index stores for a file (and compares scopes by)."""
+    return escape_name(str(real_path(path)))
 
 
 def iter_files(paths: Sequence[Path]) -> Iterator[tuple[Path, Path]]:
@@ -41,13 +101,13 @@ def walk(paths: Sequence[Path]) -> Iterator[tuple[Path, Path] | Problem]:
                 if _first_visit(given, seen):
                     yield given.parent, given
             elif given.is_symlink():
-                yield Problem(str(given), None, "broken symbolic link or symlink loop")
+                yield Problem(shown_path(given), None, "broken symbolic link or symlink loop")
             elif given.exists():
-                yield Problem(str(given), None, "not a regular file or folder")
+                yield Problem(shown_path(given), None, "not a regular file or folder")
             else:
-                yield Problem(str(given), None, "no such file or folder")
+                yield Problem(shown_path(given), None, "no such file or folder")
         except OSError as exc:
-            yield Problem(str(given), None, f"cannot access: {os_reason(exc)}")
+            yield Problem(shown_path(given), None, f"cannot access: {os_reason(exc)}")
 
 
 def _walk_folder(
@@ -55,12 +115,13 @@ def _walk_folder(
 ) -> Iterator[tuple[Path, Path] | Problem]:
     real = folder.resolve()
     if real in ancestors:
-        yield Problem(str(folder), None, "symlink loop (links back to a parent folder); skipped")
+        reason = "symlink loop (links back to a parent folder); skipped"
+        yield Problem(shown_path(folder), None, reason)
         return
     try:
         entries = sorted(folder.iterdir(), key=lambda p: p.name)
     except OSError as exc:
-        yield Problem(str(folder), None, f"cannot list folder: {os_reason(exc)}")
+        yield Problem(shown_path(folder), None, f"cannot list folder: {os_reason(exc)}")
         return
     for entry in entries:
         if entry.name.startswith("."):
@@ -72,11 +133,12 @@ def _walk_folder(
                 if _first_visit(entry, seen):
                     yield root, entry
             elif entry.is_symlink():
-                yield Problem(str(entry), None, "broken symbolic link or symlink loop")
+                yield Problem(shown_path(entry), None, "broken symbolic link or symlink loop")
             else:
-                yield Problem(str(entry), None, "not a regular file (device, socket or pipe)")
+                reason = "not a regular file (device, socket or pipe)"
+                yield Problem(shown_path(entry), None, reason)
         except OSError as exc:
-            yield Problem(str(entry), None, f"cannot access: {os_reason(exc)}")
+            yield Problem(shown_path(entry), None, f"cannot access: {os_reason(exc)}")
 
 
 def real_path(path: str | Path) -> Path:
