@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -150,11 +150,14 @@ def compose(
     passages: Sequence[Passage],
     encode: citations.Encode,
     notices: Sequence[str] = (),
+    finished: bool = True,
 ) -> Answer:
     """Clean the citation markers in a model's `text`, check them against `passages`.
 
     Brackets that repeat a source's own text ("Fußnote [12]" quoted from an article) are
-    left alone: they are data, not markers (citations.protect_quoted).
+    left alone: they are data, not markers (citations.protect_quoted). With
+    `finished=False` (the reply was cut off) a last sentence that breaks off mid-way
+    supports nothing: the sources it cites are marked unsupported.
     """
     notes = list(notices)
     protected = citations.protect_quoted(text, [p.text for p in passages])
@@ -163,6 +166,9 @@ def compose(
         plural = "s" if len(passages) != 1 else ""
         notes.append(f"removed citation [{n}]: only {len(passages)} source{plural}")
     found = citations.claims(clean, prompts.detect_language(question))
+    unfinished = set()
+    if not finished and found and not citations.ends_sentence(clean):
+        unfinished = set(found[-1].numbers)
     by_source: dict[int, list[str]] = {}  # passage number -> cited sentences
     for claim in found:
         for n in claim.numbers:
@@ -174,7 +180,9 @@ def compose(
     for n in mapping:  # a marker whose sentence was empty; cite the passage anyway
         by_source.setdefault(n, [])
     cited = [(mapping[n], passages[n - 1], by_source[n]) for n in mapping]
-    cites, support_notes = check_citations(cited, encode)
+    cites, support_notes = check_citations(
+        cited, encode, unfinished={mapping[n] for n in unfinished if n in mapping}
+    )
     answer_text = citations.unprotect(clean)
     return Answer(
         question, standalone, answer_text, mode, cites, list(passages), notes + support_notes
@@ -207,10 +215,15 @@ def compose_extract(
 
 
 def check_citations(
-    cited: Sequence[tuple[int, Passage, Sequence[str]]], encode: citations.Encode
+    cited: Sequence[tuple[int, Passage, Sequence[str]]],
+    encode: citations.Encode,
+    unfinished: Container[int] = (),
 ) -> tuple[list[Citation], list[str]]:
     """Citations for (shown number, passage, citing sentences), in number order, with
-    the support check of each; and a notice for every weakly supported one."""
+    the support check of each; and a notice for every weakly supported one.
+
+    Numbers in `unfinished` are cited by a sentence that breaks off: never supported.
+    """
     cites, notes = [], []
     for shown, passage, sentences in sorted(cited, key=lambda c: c[0]):
         if sentences:
@@ -219,8 +232,10 @@ def check_citations(
             highlight = sorted({span for _, span in scored})
         else:
             support, highlight = 0.0, []
-        supported = support >= citations.SUPPORT_THRESHOLD
-        if not supported:
+        supported = support >= citations.SUPPORT_THRESHOLD and shown not in unfinished
+        if shown in unfinished:
+            notes.append(f"citation [{shown}] belongs to the unfinished last sentence — check it")
+        elif not supported:
             notes.append(f"citation [{shown}] is not clearly supported by its passage — check it")
         cites.append(
             Citation(

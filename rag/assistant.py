@@ -179,10 +179,21 @@ class Assistant:
             raise LLMFailure("the question leaves no room for sources in the LLM context", "budget")
         messages = prompts.answer_messages(standalone, sources, language)
         parts = []
-        for text in stream_text(self.chat_model, messages, self._where):
+        stream = stream_text(self.chat_model, messages, self._where)
+        for text in stream:
             parts.append(text)
             yield Token(text)
         text = "".join(parts).strip()
+        if stream.finish == "length":
+            notices.append(
+                "the answer was cut off at the length limit "
+                f"(RAG_LLM_MAX_TOKENS={self.settings.llm_max_tokens}) — its end is missing"
+            )
+        elif not stream.complete:
+            notices.append(
+                f"the LLM server stopped the answer early (finish reason: {stream.finish}) "
+                "— its end may be missing"
+            )
         answer = compose(
             question=question,
             standalone=standalone,
@@ -191,6 +202,7 @@ class Assistant:
             passages=sources,
             encode=self._encode,
             notices=notices,
+            finished=stream.complete,
         )
         if not answer.citations:
             answer.notices.append("the answer cites no source — check it against the sources")

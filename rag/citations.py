@@ -183,6 +183,19 @@ def strip_markers(text: str) -> str:
     return re.sub(r"\s+([.,;:!?])", r"\1", _GROUP.sub("", text)).strip()
 
 
+_TRAILING_MARKERS = re.compile(r"(?:\s*\[[^\]]*\])+\s*$")
+_SENTENCE_END = re.compile(r"[.!?…][\"'“”«»‚‘’)*_]*$")
+
+
+def ends_sentence(text: str) -> bool:
+    """Does the text end at the end of a sentence (citation markers after it aside)?
+
+    >>> ends_sentence("Nein [1]."), ends_sentence("Nein. [1]"), ends_sentence("Er sagte, dass")
+    (True, True, False)
+    """
+    return bool(_SENTENCE_END.search(_TRAILING_MARKERS.sub("", text.rstrip())))
+
+
 def claims(text: str, language: str = "en") -> list[Claim]:
     """Sentences of an answer with their citations; a marker-only sentence joins the previous."""
     out: list[Claim] = []

@@ -2,8 +2,11 @@
 
 `make_chat_model(settings)` returns a LangChain chat model (None for the extractive
 backend). `stream_text()` streams its text and turns every way a server can fail —
-refused, timeout, HTTP error, unparsable or empty output — into `LLMFailure`, whose
-message is the notice shown to the user before falling back to the extractive answer.
+refused, timeout, HTTP error, unparsable or empty output, a stream that breaks off
+without the server's end marker — into `LLMFailure`, whose message is the notice shown
+to the user before falling back to the extractive answer. A reply the server itself
+ended early (finish reason "length": the token limit) is not a failure; the stream's
+`finish` says so and the caller flags the answer.
 `probe()` is the cheap reachability check behind `Assistant.llm_status()`.
 
 Shortcuts: no retries (max_retries=0): a fallback answer exists, and a retry would double
@@ -108,26 +111,84 @@ def make_chat_model(settings: Settings):
     return None
 
 
-def stream_text(chat_model, messages: Sequence[tuple[str, str]], where: str) -> Iterator[str]:
+# Finish reasons of a reply the model ended itself (OpenAI/llama.cpp/vLLM, Ollama, others).
+COMPLETE = frozenset({"stop", "eos", "eos_token", "end_turn", "stop_sequence"})
+
+
+class TextStream:
+    """The text chunks of one reply; once iterated, `finish` is how the server ended it.
+
+    `finish` is the server's finish reason ("stop", "length", …). A stream that ends
+    without any (no `finish_reason`, no `[DONE]`, no Ollama `done`) broke off: iterating
+    raises LLMFailure then, as it does for every other failure.
+    """
+
+    def __init__(self, chat_model, messages: Sequence[tuple[str, str]], where: str) -> None:
+        self._chat_model = chat_model
+        self._messages = list(messages)
+        self.where = where
+        self.finish: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        """Did the model end the reply itself (not the token limit or a filter)?"""
+        return self.finish in COMPLETE
+
+    def __iter__(self) -> Iterator[str]:
+        produced = False
+        where = self.where
+        try:
+            for chunk in self._chat_model.stream(self._messages):
+                self.finish = finish_reason(chunk) or self.finish
+                text = _chunk_text(chunk)
+                if text:
+                    produced = produced or bool(text.strip())
+                    yield text
+        except LLMFailure:
+            raise
+        except Exception as exc:  # noqa: BLE001 - client libraries raise many types
+            raise describe_failure(exc, where) from exc
+        if not produced:
+            raise LLMFailure(f"LLM server at {where} returned an empty answer", "empty")
+        if self.finish is None:
+            raise LLMFailure(
+                f"LLM server at {where} ended before the answer was complete (the stream "
+                "stopped without the server's end marker)",
+                "truncated",
+            )
+
+
+def stream_text(chat_model, messages: Sequence[tuple[str, str]], where: str) -> TextStream:
     """Text chunks of the model's reply; any failure raises LLMFailure naming `where`."""
-    produced = False
-    try:
-        for chunk in chat_model.stream(list(messages)):
-            text = _chunk_text(chunk)
-            if text:
-                produced = produced or bool(text.strip())
-                yield text
-    except LLMFailure:
-        raise
-    except Exception as exc:  # noqa: BLE001 - client libraries raise many types
-        raise describe_failure(exc, where) from exc
-    if not produced:
-        raise LLMFailure(f"LLM server at {where} returned an empty answer", "empty")
+    return TextStream(chat_model, messages, where)
 
 
 def complete(chat_model, messages: Sequence[tuple[str, str]], where: str) -> str:
-    """The whole reply as one string (used for short prompts such as rewriting)."""
-    return "".join(stream_text(chat_model, messages, where)).strip()
+    """The whole reply as one string (used for short prompts such as rewriting).
+
+    A reply cut off at the token limit is a failure here: half a question is no question.
+    """
+    stream = stream_text(chat_model, messages, where)
+    text = "".join(stream).strip()
+    if not stream.complete:
+        raise LLMFailure(
+            f"LLM server at {where} stopped the reply early (finish reason: {stream.finish})",
+            "truncated",
+        )
+    return text
+
+
+def finish_reason(chunk) -> str | None:
+    """The end marker in a streamed chunk's metadata, if this chunk carries one.
+
+    langchain-openai puts the server's `finish_reason` there, langchain-ollama Ollama's
+    `done_reason` (with `done: true`).
+    """
+    meta = getattr(chunk, "response_metadata", None) or {}
+    reason = meta.get("finish_reason") or meta.get("done_reason")
+    if not reason and meta.get("done") is True:
+        reason = "stop"
+    return str(reason) if reason else None
 
 
 def _chunk_text(chunk) -> str:

@@ -8,6 +8,8 @@ import contextlib
 import http.server
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -76,6 +78,10 @@ class ScriptedChatModel(BaseChatModel):
             yield ChatGenerationChunk(
                 message=AIMessageChunk(content=word if i == 0 else " " + word)
             )
+        # the end marker a real server sends (OpenAI's finish_reason)
+        yield ChatGenerationChunk(
+            message=AIMessageChunk(content=""), generation_info={"finish_reason": "stop"}
+        )
 
 
 def scripted(*replies) -> ScriptedChatModel:
@@ -133,6 +139,32 @@ def bad_server(mode: str) -> Iterator[tuple[str, list[str]]]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def stub_server(mode: str, text: str = "Peskow warned [1].", **options) -> Iterator[str]:
+    """tests/llm_stub_server.py in its own process (`mode` as there); yields its base URL."""
+    from tests.servers import free_port, stop
+
+    port = free_port()
+    args = [sys.executable, str(Path(__file__).with_name("llm_stub_server.py"))]
+    args += ["--port", str(port), "--mode", mode, "--text", text]
+    for name, value in options.items():
+        args += [f"--{name}", str(value)]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            if proc.poll() is not None:
+                raise AssertionError(f"stub LLM server exited: {proc.stderr.read().decode()}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+                break
+            if time.monotonic() > deadline:
+                raise AssertionError(f"stub LLM server did not listen on port {port}")
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        stop(proc, timeout=5)
 
 
 def closed_port() -> int:

@@ -1,0 +1,49 @@
+"""How an LLM answer ends: against a real local server process that misbehaves on purpose
+(tests/llm_stub_server.py) — a stream cut off without its end marker, an answer stopped at
+the token limit, a server that never stops, a web page where the API should be."""
+
+from __future__ import annotations
+
+from fixtures_llm import *  # noqa: F403 - shared fixtures
+from fixtures_llm import stub_server
+
+PESKOW_Q = "What did Peskow say about NATO troops?"
+FIRST = "Peskow said Moscow sees NATO troops on Ukrainian soil as a danger [1]."
+
+
+def _assistant(make_assistant, base, **overrides):
+    overrides = {"llm_timeout": 5.0, **overrides}
+    return make_assistant(llm_backend="openai", llm_base_url=base, llm_model="stub", **overrides)
+
+
+def test_a_complete_stream_is_an_llm_answer_without_notices(make_assistant):
+    with stub_server("complete", FIRST) as base:
+        answer = _assistant(make_assistant, base).ask(PESKOW_Q)
+    assert answer.mode == "llm" and answer.text == FIRST
+    assert answer.notices == []
+    assert [c.supported for c in answer.citations] == [True]
+
+
+def test_a_stream_cut_off_without_its_end_marker_falls_back_with_a_notice(make_assistant):
+    with stub_server("truncated", FIRST + " Chancellor Merz said that the [2]") as base:
+        answer = _assistant(make_assistant, base).ask(PESKOW_Q)
+    assert answer.mode == "extractive"
+    assert "Wir betrachten dies als eine Gefahr" in answer.text
+    assert any(
+        base in n and "ended before the answer was complete" in n and "extractive" in n
+        for n in answer.notices
+    ), answer.notices
+
+
+def test_an_answer_stopped_at_the_token_limit_is_flagged(make_assistant):
+    text = FIRST + " Peskow also said that Moscow [2] would never accept the"
+    with stub_server("length", text) as base:
+        answer = _assistant(make_assistant, base, llm_max_tokens=40).ask(PESKOW_Q)
+    assert answer.mode == "llm"
+    assert any("cut off" in n and "RAG_LLM_MAX_TOKENS=40" in n for n in answer.notices), (
+        answer.notices
+    )
+    by_n = {c.n: c for c in answer.citations}
+    assert by_n[1].supported  # its sentence is complete
+    assert not by_n[2].supported  # cited only by the unfinished last sentence
+    assert any("[2]" in n and "unfinished" in n for n in answer.notices), answer.notices
