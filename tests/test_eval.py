@@ -1,7 +1,9 @@
-"""`python -m rag eval`: metric arithmetic, input errors, and a run on a tiny XQuAD subset."""
+"""`python -m rag eval` (the evaluation package): metric arithmetic, distractors read by
+ingest's readers, input errors, and a run on a tiny XQuAD subset."""
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -9,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from rag import evaluate as ev
+from evaluation import metrics as ev
+from evaluation.data import XQUAD_FILES, load_distractors
+from rag.errors import UserError
 from rag.schema import Passage
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -83,7 +87,77 @@ def test_missing_xquad_folder_exits_2_with_a_message(tmp_path):
 def test_missing_distractor_file_exits_2_with_a_message(tmp_path, data_dir):
     done = _rag("eval", str(data_dir / "xquad"), "--distractors", str(tmp_path / "x.csv"))
     assert done.returncode == 2
-    assert "10kGNAD" in done.stderr and "Traceback" not in done.stderr
+    assert "no such file or folder" in done.stderr and "10kGNAD" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+# --- distractors: read as ingest reads them -------------------------------------------
+
+JSONL = (
+    '{"id": "a1", "title": "Budget", "date": "2025-09-01", "text": "Die Landesregierung '
+    'beschloss am Montag ein neues Budget; die Opposition kritisierte es."}\n'
+    '{"id": "a2", "text": "In Graz; Wien und Linz regnete es am Wochenende stark."}\n'
+)
+
+
+def test_json_lines_distractors_are_read_as_records_not_as_csv(tmp_path):
+    path = tmp_path / "feed.jsonl"
+    path.write_text(JSONL, encoding="utf-8")
+    articles = load_distractors([path])
+    assert [(a.id, a.title, a.date) for a in articles] == [
+        ("feed.jsonl:a1", "Budget", "2025-09-01"),
+        ("feed.jsonl:a2", "In Graz; Wien und Linz regnete es am Wochenende stark", None),
+    ]
+    assert articles[0].text.startswith("Die Landesregierung beschloss am Montag")
+
+
+def test_distractor_folders_are_read_in_every_format_with_problems_reported(tmp_path):
+    (tmp_path / "feed.jsonl").write_text(JSONL, encoding="utf-8")
+    (tmp_path / "notiz.md").write_text("# Titel\n\nEin Absatz über Wien.", encoding="utf-8")
+    (tmp_path / "leer.txt").write_text("", encoding="utf-8")
+    said: list[str] = []
+    articles = load_distractors([tmp_path], say=said.append)
+    assert sorted(a.id for a in articles) == ["feed.jsonl:a1", "feed.jsonl:a2", "notiz.md"]
+    assert said[0].startswith("distractors: 3 articles") and "1 skipped" in said[0]
+    assert any("leer.txt: empty file" in line for line in said[1:])
+
+
+def test_nothing_readable_as_distractors_is_a_user_error(tmp_path):
+    (tmp_path / "bild.png").write_bytes(b"\x89PNG")
+    with pytest.raises(UserError, match="unknown file type .png"):
+        load_distractors([tmp_path / "bild.png"])
+
+
+def test_10kgnad_csv_distractors_are_recognised_without_options(data_dir):
+    gnad = data_dir / "10kGNAD" / "test.csv"
+    if not gnad.is_file():
+        pytest.skip(f"10kGNAD test split not found at {gnad}")
+    said: list[str] = []
+    articles = load_distractors([gnad], say=said.append)
+    assert len(articles) == 1028 and articles[0].id == "test.csv:1"
+    assert articles[0].text.startswith("Die Gewerkschaft GPA-djp lanciert den")
+    assert not any(a.text.startswith(("Wirtschaft;", "'")) for a in articles)
+    assert "0 skipped" in said[0]
+
+
+def test_rag_imports_neither_ingest_nor_evaluation():
+    """rag/ is the library; ingest/, evaluation/ and app.py use it, never the other way.
+
+    (`python -m rag eval` reaches evaluation through a module name in rag/__main__.py's
+    command table, not through an import.)
+    """
+    offenders = []
+    for path in sorted((PROJECT_ROOT / "rag").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module or ""]
+            for name in names:
+                if name.split(".")[0] in ("ingest", "evaluation", "app", "bench"):
+                    offenders.append(f"{path.relative_to(PROJECT_ROOT)}: {name}")
+    assert not offenders
 
 
 @pytest.fixture
@@ -91,7 +165,7 @@ def tiny_xquad(tmp_path, data_dir):
     """The first XQuAD article in both languages (five paragraphs, 30 questions)."""
     folder = tmp_path / "xquad"
     folder.mkdir()
-    for name in ev.XQUAD_FILES.values():
+    for name in XQUAD_FILES.values():
         doc = json.loads((data_dir / "xquad" / name).read_text(encoding="utf-8"))
         doc["data"] = doc["data"][:1]
         (folder / name).write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
