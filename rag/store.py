@@ -265,17 +265,6 @@ class Index:
         )
 
     # --- writing -------------------------------------------------------------
-    def write_article(
-        self,
-        article: schema.Article,
-        content_hash: str,
-        spans: Sequence[tuple[int, int]],
-        embeddings: np.ndarray,
-        text_hash: str = "",
-    ) -> int:
-        """Store one article version (see `write_articles`); returns its chunk count."""
-        return self.write_articles([(article, content_hash, spans, embeddings, text_hash)])
-
     def write_articles(
         self,
         items: Sequence[tuple[schema.Article, str, Sequence[tuple[int, int]], np.ndarray, str]],

@@ -1,8 +1,11 @@
-"""Hybrid retrieval against a real Chroma index and the packaged embedding model."""
+"""Hybrid retrieval against a real Chroma index and the real embedding model.
+
+Test indexes are built by ingest's own core (`sync_articles`), so chunks carry the title
+prefix, ids and metadata exactly as in the product.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import warnings
 
 import pytest
@@ -48,38 +51,27 @@ ARTICLES = [
         "Ein Online-Rechner soll Arbeitnehmern zeigen, ob ihr Gehalt die Überstunden deckt.",
     ),
     Article(
-        id="gewerkschaft-kopie.txt",  # the same story republished under another id
+        # the same story republished under another id with a dateline (an exact copy
+        # would be stored once by ingest)
+        id="gewerkschaft-kopie.txt",
         title="All-in-Verträge (Kopie)",
         date="2016-03-11",
         source="Kurier",
-        text="Die Gewerkschaft GPA-djp sieht Handlungsbedarf bei sogenannten All-in-Verträgen. "
-        "Ein Online-Rechner soll Arbeitnehmern zeigen, ob ihr Gehalt die Überstunden deckt.",
+        text="Wien – Die Gewerkschaft GPA-djp sieht Handlungsbedarf bei sogenannten "
+        "All-in-Verträgen. Ein Online-Rechner soll Arbeitnehmern zeigen, ob ihr Gehalt die "
+        "Überstunden deckt.",
     ),
 ]
 
 
-def _write(index, embedder, article: Article) -> None:
-    """Store one article as a single chunk (what ingest does for short articles)."""
-    content_hash = hashlib.sha256(article.text.encode()).hexdigest()
-    old = [
-        cid for (aid, _h), ids in index.chunk_versions().items() if aid == article.id for cid in ids
-    ]
-    index.write_article(
-        article, content_hash, [(0, len(article.text))], embedder.encode_passages([article.text])
-    )
-    index.delete_chunks(
-        [cid for cid in old if not cid.startswith(f"{article.id}#{content_hash[:12]}")]
-    )
-
-
-def _build(settings, embedder, articles):
+def _sync(settings, embedder, articles, index=None):
+    """Make the index hold exactly `articles`, through ingest's own core."""
+    from ingest.pipeline import sync_articles
     from rag.store import Index
 
-    index = Index(settings)
-    index.mark_model(embedder.model_id, embedder.dimension)
-    for article in articles:
-        _write(index, embedder, article)
-    index.mark_refreshed()
+    index = index or Index(settings)
+    summary = sync_articles(lambda _summary: articles, settings, index=index, embedder=embedder)
+    assert not (summary.failed or summary.duplicates), summary
     return index
 
 
@@ -88,7 +80,7 @@ def retriever(tmp_path_factory, embedder):
     from rag.settings import Settings
 
     settings = Settings(_env_file=None, index_dir=tmp_path_factory.mktemp("retrieve-index"))
-    return Retriever(settings, _build(settings, embedder, ARTICLES), embedder)
+    return Retriever(settings, _sync(settings, embedder, ARTICLES), embedder)
 
 
 def test_german_question_relies_on_keywords_and_finds_the_article(retriever):
@@ -177,13 +169,12 @@ def test_adjacent_chunks_of_one_article_are_both_kept():
 @pytest.mark.slow
 def test_keyword_index_follows_every_change_to_the_index(make_settings, embedder):
     settings = make_settings()
-    index = _build(settings, embedder, ARTICLES[:2])
+    index = _sync(settings, embedder, ARTICLES[:2])
     retriever = Retriever(settings, index, embedder)
     assert retriever.search("Nationalratswahl Wahlbeteiligung", k=3)[0].article_id != "wahl.txt"
 
     # add
-    _write(index, embedder, ARTICLES[2])
-    index.mark_refreshed()
+    _sync(settings, embedder, ARTICLES[:3], index)
     hits = retriever.search("Nationalratswahl Wahlbeteiligung", k=3)
     assert hits[0].article_id == "wahl.txt" and hits[0].scores["bm25"] > 0
 
@@ -195,28 +186,20 @@ def test_keyword_index_follows_every_change_to_the_index(make_settings, embedder
         source="ORF",
         text="Ein Waldbrand bei Hirschwang zerstörte vierzig Hektar Schutzwald.",
     )
-    _write(index, embedder, changed)
-    index.mark_refreshed()
+    _sync(settings, embedder, [ARTICLES[0], changed, ARTICLES[2]], index)
     hits = retriever.search("Waldbrand Hirschwang Schutzwald", k=3)
     assert hits[0].article_id == "hochwasser.txt" and "Waldbrand" in hits[0].text
     stale = retriever.search("Feuerwehren pumpten Keller überfluteten", k=5)
     assert all("Keller" not in h.text for h in stale)
 
     # remove
-    ids = [
-        cid
-        for (aid, _h), cids in index.chunk_versions().items()
-        if aid == "kreml.txt"
-        for cid in cids
-    ]
-    index.remove_article("kreml.txt", ids)
-    index.mark_refreshed()
+    _sync(settings, embedder, [changed, ARTICLES[2]], index)
     assert all(h.article_id != "kreml.txt" for h in retriever.search("Peskow NATO-Truppen", k=5))
 
 
 def test_deleted_chunks_never_come_back_even_before_a_refresh(make_settings, embedder):
     settings = make_settings()
-    index = _build(settings, embedder, ARTICLES[:3])
+    index = _sync(settings, embedder, ARTICLES[:3])
     retriever = Retriever(settings, index, embedder)
     assert retriever.search("Peskow NATO-Truppen", k=1)[0].article_id == "kreml.txt"
     ids = [
