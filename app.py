@@ -187,6 +187,8 @@ def refresh_corpus(settings: Settings, key: str) -> None:
         label = f"{done}/{total} files" + (f" · {Path(path).name}" if path else " · saving")
         bar.progress(done / total if total else 1.0, text=label)
 
+    from rag.lock import IndexBusy
+
     try:
         from ingest.pipeline import run_ingest
 
@@ -197,9 +199,19 @@ def refresh_corpus(settings: Settings, key: str) -> None:
             index=assistant.index,
             embedder=assistant.embedder,
             progress=progress,
+            wait=False,  # the writer lock: a command-line ingest may be running
         )
         bar.progress(1.0, text="Updating the keyword index…")
         assistant.retriever.refresh()  # rebuild now, not on the next question
+    except IndexBusy as exc:
+        st.session_state.refresh_report = None
+        st.sidebar.warning(
+            ui.safe_markdown(
+                f"A refresh from elsewhere is running: another ingest ({exc.holder}) is "
+                "writing this index. Its articles appear when it has finished; try again then."
+            )
+        )
+        return
     except expected_errors() as exc:
         st.session_state.refresh_report = ("error", f"Refresh failed: {exc}", [])
         return

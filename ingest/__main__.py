@@ -15,6 +15,8 @@ examples:
   python -m ingest --dry-run               show what would change, write nothing
   python -m ingest --rebuild               drop the index and embed everything again
                                            (needed after changing RAG_EMBEDDING_MODEL)
+  python -m ingest --no-wait               stop instead of waiting when another ingest
+                                           (or the app's refresh) is writing the index
   python -m ingest articles.csv --csv-columns label,text --csv-delimiter ';' --csv-quotechar "'"
 
 Supported files: .txt (incl. the 'date YYYY-MM-DD … <BR \\/>' export format), .md,
@@ -41,6 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--rebuild", action="store_true", help="drop the index first, re-embed all")
     p.add_argument("--dry-run", action="store_true", help="report what would change; write nothing")
+    p.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="stop with an error instead of waiting when another ingest writes the index",
+    )
     p.add_argument(
         "--keep-missing",
         action="store_true",
@@ -82,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args, settings) -> int:
     from ingest.pipeline import run_ingest
     from ingest.readers import ReadOptions
+    from rag.lock import IndexBusy
 
     paths = args.paths or [settings.corpus_dir]
     options = ReadOptions(
@@ -103,7 +111,15 @@ def _run(args, settings) -> int:
             dry_run=args.dry_run,
             keep_missing=args.keep_missing,
             progress=bar,
+            wait=not args.no_wait,
+            on_wait=_say_waiting,
         )
+    except IndexBusy as exc:
+        raise IndexBusy(
+            exc.holder,
+            f"another ingest ({exc.holder}) is writing this index; stopped because of "
+            "--no-wait. Run again when it has finished, or without --no-wait to wait for it.",
+        ) from None
     finally:
         bar.close()
     if args.json:
@@ -117,6 +133,14 @@ def _run(args, settings) -> int:
     else:
         _print_summary(summary, settings, verbose=args.verbose)
     return 0
+
+
+def _say_waiting(holder: str) -> None:
+    print(
+        f"another ingest ({holder}) is writing this index; waiting… (--no-wait to stop instead)",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 class _ProgressBar:
@@ -165,6 +189,8 @@ def _print_summary(s, settings, verbose: bool) -> None:
         ("failed", len(s.failed)),
         ("chunks written", s.chunks_written),
     ]
+    if s.incomplete:
+        rows.append(("incomplete (records without all their chunks; redone)", len(s.incomplete)))
     if s.repaired_chunks:
         rows.append(("repaired (leftovers of an interrupted run)", s.repaired_chunks))
     for name, n in rows:

@@ -28,7 +28,7 @@ from ingest.clean import content_hash as text_hash
 from ingest.readers import Problem, ReadOptions, read_file, stored_path, unescape_name, walk
 from rag import schema
 from rag.settings import Settings
-from rag.store import ArticleRecord, Index
+from rag.store import ArticleRecord, Index, incomplete
 
 # Embed and write when this many encode batches' worth of chunks are waiting: big enough
 # for efficient batches, small enough that memory does not grow with the corpus.
@@ -53,6 +53,7 @@ class Summary:
     warnings: list[Problem] = field(default_factory=list)
     chunks_written: int = 0
     repaired_chunks: int = 0  # leftovers of an interrupted run cleaned up
+    incomplete: list[str] = field(default_factory=list)  # records lacking chunks (dry run)
     seconds: float = 0.0
     dry_run: bool = False
 
@@ -71,6 +72,7 @@ class Summary:
             "warnings": len(self.warnings),
             "chunks_written": self.chunks_written,
             "repaired_chunks": self.repaired_chunks,
+            "incomplete": len(self.incomplete),
             "seconds": round(self.seconds, 2),
             "dry_run": self.dry_run,
         }
@@ -163,8 +165,10 @@ def run_ingest(
     progress: Progress | None = None,
     index: Index | None = None,
     embedder=None,
+    wait: bool = True,
+    on_wait: Callable[[str], None] | None = None,
 ) -> Summary:
-    """Bring the index in line with the articles under `paths`."""
+    """Bring the index in line with the articles under `paths` (see `sync_articles`)."""
     options = options or ReadOptions(max_article_chars=settings.max_article_chars)
     # Compared with the stored (escaped) article paths; a typo must not empty the index.
     roots = [Path(stored_path(p)) for p in paths if Path(p).exists()]
@@ -205,6 +209,8 @@ def run_ingest(
         remove_missing=not keep_missing,
         index=index,
         embedder=embedder,
+        wait=wait,
+        on_wait=on_wait,
     )
 
 
@@ -218,13 +224,32 @@ def sync_articles(
     remove_missing: bool = True,
     index: Index | None = None,
     embedder=None,
+    wait: bool = True,
+    on_wait: Callable[[str], None] | None = None,
 ) -> Summary:
     """Make the index hold exactly the given articles, within `in_scope`.
 
     `articles(summary)` yields the articles (and may record problems in the summary).
     Indexed articles in scope that it did not yield are removed (if `remove_missing`);
     out-of-scope ones are kept and count as the owners of their texts for duplicates.
+
+    A writing run holds the index's writer lock (rag.lock) throughout: when another
+    process writes, it calls `on_wait(holder)` and waits, or with `wait=False` raises
+    `rag.lock.IndexBusy`. A dry run takes no lock.
     """
+    if dry_run:
+        return _sync(
+            articles, settings, in_scope, rebuild, dry_run, remove_missing, index, embedder
+        )
+    from rag.lock import writer_lock
+
+    with writer_lock(settings, wait=wait, on_wait=on_wait):
+        return _sync(
+            articles, settings, in_scope, rebuild, dry_run, remove_missing, index, embedder
+        )
+
+
+def _sync(articles, settings, in_scope, rebuild, dry_run, remove_missing, index, embedder):
     started = time.perf_counter()
     summary = Summary(dry_run=dry_run)
     index = index or Index(settings)
@@ -243,6 +268,9 @@ def sync_articles(
 
     if dry_run:
         records, groups = index.records(), index.chunk_versions()
+        summary.incomplete = incomplete(records, groups)
+        for aid in summary.incomplete:  # the real run redoes them: show them as added
+            del records[aid]
     else:
         records, groups, summary.repaired_chunks = index.reconcile()
     # Texts of articles this run will neither read nor remove own their duplicates.

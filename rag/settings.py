@@ -50,6 +50,13 @@ class Settings(BaseSettings):
         None, description="Host of a Chroma server (`chroma run`); empty = embedded index."
     )
     chroma_port: int = Field(8000, description="Port of the Chroma server.", ge=1, le=65535)
+    lock_dir: Path | None = Field(
+        None,
+        description=(
+            "Folder of the writer lock that keeps ingests from overlapping; empty = the index "
+            "folder. With a Chroma server, set it to a folder every writing machine shares."
+        ),
+    )
 
     # --- corpus and chunking ---------------------------------------------
     corpus_dir: Path = Field(
@@ -128,6 +135,11 @@ class Settings(BaseSettings):
     @field_validator("chroma_host", "reranker_model", "llm_base_url", "llm_model", "llm_api_key")
     @classmethod
     def _empty_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("lock_dir", mode="before")
+    @classmethod
+    def _empty_path_is_none(cls, value):
         return value or None
 
     @field_validator("collection")

@@ -60,6 +60,10 @@ class Stats:
     date_min: str | None
     date_max: str | None
     last_refresh: str | None
+    # Records whose chunk count differs from their n_chunks (never searchable as they are;
+    # the next ingest redoes them). While a writer runs, its uncommitted articles count too.
+    incomplete_articles: int = 0
+    writer: str | None = None  # 'pid N, started …' of the ingest writing right now
 
     def as_dict(self) -> dict:
         return {
@@ -69,6 +73,8 @@ class Stats:
             "date_min": self.date_min,
             "date_max": self.date_max,
             "last_refresh": self.last_refresh,
+            "incomplete_articles": self.incomplete_articles,
+            "writer": self.writer,
         }
 
 
@@ -111,6 +117,17 @@ def connect(settings: Settings):
             "else or a damaged index, point RAG_INDEX_DIR elsewhere or delete the folder "
             "and run `python -m ingest` again."
         ) from exc
+
+
+def incomplete(
+    records: dict[str, ArticleRecord], groups: dict[tuple[str, str], list[str]]
+) -> list[str]:
+    """Ids of records without exactly their n_chunks chunks of their own version, sorted."""
+    return sorted(
+        aid
+        for aid, rec in records.items()
+        if len(groups.get((aid, rec.content_hash), ())) != rec.n_chunks
+    )
 
 
 class Index:
@@ -238,7 +255,11 @@ class Index:
         yield from self._scan(self.chunks, ["documents", "metadatas"])
 
     def stats(self) -> Stats:
-        dates = [r.date for r in self.records().values() if r.date]
+        from rag.lock import holder
+
+        writer = holder(self.settings)
+        records = self.records()
+        dates = [r.date for r in records.values() if r.date]
         meta = self.chunks.metadata or {}
         return Stats(
             articles=self.articles.count(),
@@ -247,6 +268,8 @@ class Index:
             date_min=min(dates) if dates else None,
             date_max=max(dates) if dates else None,
             last_refresh=meta.get(REFRESH_KEY),
+            incomplete_articles=len(incomplete(records, self.chunk_versions())),
+            writer=writer,
         )
 
     def sources(self) -> list[str]:

@@ -266,7 +266,10 @@ def test_cli_ingest_then_stats_json(corpus, tmp_path):
         "date_min",
         "date_max",
         "last_refresh",
+        "incomplete_articles",
+        "writer",
     }
+    assert (stats["incomplete_articles"], stats["writer"]) == (0, None)
     assert stats["articles"] == 2 and stats["chunks"] >= 3
     assert (stats["date_min"], stats["date_max"]) == ("2025-09-05", "2025-09-06")
 

@@ -24,6 +24,13 @@ def run(args, settings) -> int:
     print(f"embedding model: {stats.embedding_model or '-'}")
     print(f"dates:           {stats.date_min or '-'} .. {stats.date_max or '-'}")
     print(f"last refresh:    {stats.last_refresh or 'never'}")
+    print(f"incomplete:      {stats.incomplete_articles}", end="")
+    if stats.writer:
+        print(f" (an ingest is writing right now, {stats.writer}; its uncommitted articles count)")
+    elif stats.incomplete_articles:
+        print(" (records without all their chunks; the next `python -m ingest` redoes them)")
+    else:
+        print()
     if stats.articles == 0:
         print("\nThe index is empty. Fill it with: python -m ingest")
     return 0

@@ -1,0 +1,210 @@
+"""Several processes on one index: writers exclude each other, readers only ever see
+complete current versions and keep working while others write, a rebuild is switched in
+when complete. Real Chroma, real processes, real SIGKILL (see tests/ingest_pause.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from ingest.pipeline import run_ingest
+from rag.store import Index
+from tests.conftest import PROJECT_ROOT
+from tests.test_ingest import article_file, assert_consistent
+
+# Subprocesses use the small English model: fast to load, and the model is not under test.
+MODEL = {"RAG_EMBEDDING_MODEL": "sentence-transformers/all-MiniLM-L6-v2"}
+
+
+def write_articles(folder: Path, prefix: str, n: int, variant: str = "") -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        article_file(
+            folder,
+            f"{prefix}{i}.txt",
+            f"2025-10-{1 + i:02d}",
+            f"Meldung {prefix}{i}{variant}: Der Gemeinderat von Linz beschloss ein Budget von "
+            f"{i} Millionen Euro für Schulen.",
+            f"Die Opposition kritisierte den Plan {prefix}{i}{variant} als unzureichend.",
+        )
+
+
+class Proc:
+    """A CLI process whose stderr is collected in the background."""
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", *args],
+            cwd=PROJECT_ROOT,
+            env={**os.environ, **MODEL, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.stderr = ""
+        self.stdout = ""
+        self._threads = [
+            threading.Thread(target=self._pump, args=("stderr",), daemon=True),
+            threading.Thread(target=self._pump, args=("stdout",), daemon=True),
+        ]
+        for t in self._threads:
+            t.start()
+
+    def _pump(self, name: str) -> None:
+        for line in getattr(self.proc, name):
+            setattr(self, name, getattr(self, name) + line)
+
+    def wait_for(self, predicate, timeout: float = 120) -> bool:
+        """Poll until predicate(self) or the process ends; True when the predicate held."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate(self):
+                return True
+            if self.proc.poll() is not None:
+                time.sleep(0.2)  # let the pumps drain
+                return predicate(self)
+            time.sleep(0.05)
+        return False
+
+    def finish(self, timeout: float = 180) -> int:
+        code = self.proc.wait(timeout=timeout)
+        for t in self._threads:
+            t.join(timeout=5)
+        return code
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+
+def paused_ingest(point: str, flags: Path, args: list[str], env: dict[str, str]) -> Proc:
+    """An ingest that stops at `point` (tests/ingest_pause.py); waits until it got there."""
+    flags.mkdir(parents=True, exist_ok=True)
+    proc = Proc(["tests.ingest_pause", point, str(flags), *args], env)
+    assert proc.wait_for(lambda p: (flags / "paused").exists(), timeout=180), (
+        f"the ingest never reached {point}:\n{proc.stderr[-2000:]}"
+    )
+    return proc
+
+
+# --- 1. one writer at a time ------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_overlapping_ingests_wait_for_each_other_and_lose_no_article(tmp_path, make_settings):
+    index_dir = tmp_path / "idx"
+    env = {"RAG_INDEX_DIR": str(index_dir)}
+    write_articles(tmp_path / "first", "a", 3)
+    write_articles(tmp_path / "second", "b", 2)
+    flags = tmp_path / "flags"
+    first = paused_ingest("records", flags, [str(tmp_path / "first"), "-q"], env)
+
+    refused = Proc(["ingest", str(tmp_path / "second"), "--no-wait", "-q"], env)
+    assert refused.finish() != 0
+    assert f"another ingest (pid {first.proc.pid}, started" in refused.stderr
+    assert "--no-wait" in refused.stderr and "Traceback" not in refused.stderr
+
+    second = Proc(["ingest", str(tmp_path / "second"), "-q"], env)
+    said = second.wait_for(lambda p: "waiting" in p.stderr, timeout=120)
+    (flags / "go").touch()
+    assert first.finish() == 0, first.stderr
+    assert second.finish() == 0, second.stderr
+    assert said, f"the second ingest did not say it waits:\n{second.stderr}"
+    assert f"another ingest (pid {first.proc.pid}, started" in second.stderr
+    index = Index(make_settings(index_dir=index_dir))
+    assert_consistent(index)
+    assert sorted(index.records()) == ["a0.txt", "a1.txt", "a2.txt", "b0.txt", "b1.txt"]
+
+
+@pytest.mark.slow
+def test_a_killed_writer_releases_the_lock(tmp_path, make_settings):
+    index_dir = tmp_path / "idx"
+    env = {"RAG_INDEX_DIR": str(index_dir)}
+    write_articles(tmp_path / "c", "c", 2)
+    first = paused_ingest("records", tmp_path / "flags", [str(tmp_path / "c"), "-q"], env)
+    first.kill()
+    again = Proc(["ingest", str(tmp_path / "c"), "--no-wait", "-q"], env)
+    assert again.finish() == 0, again.stderr
+    index = Index(make_settings(index_dir=index_dir))
+    assert_consistent(index)
+    assert sorted(index.records()) == ["c0.txt", "c1.txt"]
+
+
+def test_the_writer_lock_is_exclusive_and_names_its_holder(make_settings):
+    from rag.lock import IndexBusy, writer_lock
+
+    settings = make_settings()
+    busy = rf"another ingest \(pid {os.getpid()}, started"
+    with writer_lock(settings, wait=False), pytest.raises(IndexBusy, match=busy):  # noqa: SIM117
+        with writer_lock(settings, wait=False):
+            pass
+    with writer_lock(settings, wait=False):  # released on exit
+        pass
+
+
+def test_app_refresh_while_another_ingest_writes_says_so(tmp_path, make_settings, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from rag.lock import writer_lock
+
+    corpus = tmp_path / "corpus"
+    write_articles(corpus, "d", 1)
+    settings = make_settings(corpus_dir=corpus)
+    monkeypatch.setenv("RAG_INDEX_DIR", str(settings.index_dir))
+    monkeypatch.setenv("RAG_CORPUS_DIR", str(corpus))
+    monkeypatch.chdir(tmp_path)
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=120).run()
+    with writer_lock(settings, wait=False):
+        at.button(key="refresh").click().run()
+    warnings = " ".join(w.value for w in at.sidebar.warning)
+    assert "another ingest" in warnings and "running" in warnings
+    assert Index(settings).stats().articles == 0
+
+
+def test_record_without_its_chunks_is_reported_and_repaired(tmp_path, make_settings, embedder):
+    folder = tmp_path / "e"
+    write_articles(folder, "e", 2)
+    settings = make_settings()
+    run_ingest([folder], settings, embedder=embedder)
+    index = Index(settings)
+    lost = [
+        cid for (aid, _), ids in index.chunk_versions().items() if aid == "e1.txt" for cid in ids
+    ]
+    index.delete_chunks(lost)  # what an overlapping run's clean-up used to do
+    assert index.stats().incomplete_articles == 1
+    dry = run_ingest([folder], settings, embedder=embedder, dry_run=True)
+    assert dry.incomplete == ["e1.txt"]
+    summary = run_ingest([folder], settings, embedder=embedder)
+    assert summary.added == ["e1.txt"]
+    index = Index(settings)
+    assert_consistent(index)
+    assert index.stats().incomplete_articles == 0
+
+
+@pytest.mark.slow
+def test_stats_json_counts_incomplete_articles(tmp_path, make_settings, embedder):
+    folder = tmp_path / "f"
+    write_articles(folder, "f", 2)
+    settings = make_settings()
+    run_ingest([folder], settings, embedder=embedder)
+    index = Index(settings)
+    index.delete_chunks([next(iter(index.chunk_versions().values()))[0]])
+    out = subprocess.run(
+        [sys.executable, "-m", "rag", "stats", "--json"],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "RAG_INDEX_DIR": str(settings.index_dir)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    stats = json.loads(out.stdout)
+    assert stats["incomplete_articles"] == 1 and stats["writer"] is None
