@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.chunk import chunk_spans
+from ingest.chunk import chunk_spans, token_fits
 from ingest.clean import content_hash as text_hash
 from ingest.readers import Problem, ReadOptions, read_file, stored_path, unescape_name, walk
 from rag import schema
@@ -34,8 +34,9 @@ from rag.store import ArticleRecord, Index, incomplete
 # for efficient batches, small enough that memory does not grow with the corpus.
 _BATCHES_PER_WRITE = 8
 
-# Bump when what is embedded for a chunk changes (rag.embeddings.passage_for_embedding).
-_EMBEDDED_TEXT_VERSION = 1
+# Bump when what is embedded for a chunk changes (rag.embeddings.passage_for_embedding)
+# or how chunks are cut (ingest.chunk; 2: chunks fit the model's token window).
+_EMBEDDED_TEXT_VERSION = 2
 
 Progress = Callable[[int, int, str], None]  # (files done, files total, current file)
 
@@ -80,9 +81,14 @@ class Summary:
 
 def version_hash(article: schema.Article, settings: Settings) -> str:
     """Hash of everything an article's chunks depend on: its text, its metadata and the
-    chunking settings, so a change in any of them re-indexes it."""
+    chunking recipe, so a change in any of them re-indexes it. The recipe names the
+    embedding model, whose tokenizer and window (max tokens) decide where chunks end:
+    the name, not the window itself, so that an unchanged corpus never loads the model."""
     h = hashlib.sha256()
-    recipe = f"{settings.chunk_size}/{settings.chunk_overlap}/{_EMBEDDED_TEXT_VERSION}"
+    recipe = (
+        f"{settings.chunk_size}/{settings.chunk_overlap}/{_EMBEDDED_TEXT_VERSION}/"
+        f"{settings.embedding_model}"
+    )
     for part in (
         article.text,
         article.title,
@@ -124,13 +130,18 @@ class _Writer:
         if self.n_chunks >= self.settings.embedding_batch_size * _BATCHES_PER_WRITE:
             self.flush()
 
-    def flush(self) -> None:
-        if not self.pending:
-            return
+    def model(self):
+        """The embedder, loaded and checked against the index on first use."""
         if self.embedder is None:
             self.embedder = self.embedder_factory()
             self.index.check_model(self.embedder.model_id, self.embedder.dimension)
-            self.index.mark_model(self.embedder.model_id, self.embedder.dimension)
+        return self.embedder
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        embedder = self.model()
+        self.index.mark_model(embedder.model_id, embedder.dimension)
         from rag.embeddings import passage_for_embedding
 
         texts = [
@@ -139,12 +150,19 @@ class _Writer:
             for s, e in p.spans
         ]
         vectors = self.embedder.encode_passages(texts)
-        items, row = [], 0
+        tokens = [self.embedder.passage_tokens(t) for t in texts]  # what the model saw
+        items, meta, row = [], [], 0
         for p in self.pending:
             n = len(p.spans)
             items.append((p.article, p.version, p.spans, vectors[row : row + n], p.text_hash))
+            meta.append(
+                [
+                    {schema.TOKENS: t, schema.TRUNCATED: t > self.embedder.max_tokens}
+                    for t in tokens[row : row + n]
+                ]
+            )
             row += n
-        self.summary.chunks_written += self.index.write_articles(items)
+        self.summary.chunks_written += self.index.write_articles(items, chunk_meta=meta)
         old = [cid for p in self.pending for cid in p.old_chunk_ids]
         if old:  # replaced versions go only once the new ones are committed
             self.index.delete_chunks(old)
@@ -255,9 +273,13 @@ def _sync(articles, settings, in_scope, rebuild, dry_run, remove_missing, index,
     index = index or Index(settings)
     if rebuild and not dry_run:
         index.drop()
-    if index.embedding_model not in (None, settings.embedding_model) and index.chunks.count():
-        # Fail before reading anything; the dimension is checked once the model is loaded.
-        index.check_model(settings.embedding_model, -1)
+    from rag.embeddings import model_may_be
+
+    wanted = embedder.model_id if embedder is not None else settings.embedding_model
+    built_with = index.embedding_model
+    if built_with and not model_may_be(built_with, wanted) and index.chunks.count():
+        # Fail before reading anything; the exact model and dimension are checked once loaded.
+        index.check_model(wanted, -1)
 
     def load_embedder():
         if embedder is not None:
@@ -317,7 +339,8 @@ def _consider(article, records, groups, text_owner, seen, summary, writer, setti
     if rec is not None and rec.content_hash == version:
         summary.unchanged += 1
         return
-    spans = chunk_spans(article.text, settings.chunk_size, settings.chunk_overlap)
+    fits = token_fits(article.text, article.title, writer.model())
+    spans = chunk_spans(article.text, settings.chunk_size, settings.chunk_overlap, fits)
     if not spans:
         summary.failed.append(Problem(article.path, None, "no text left after cleaning"))
         return

