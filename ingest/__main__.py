@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -101,7 +100,7 @@ def _run(args, settings) -> int:
         default_source=args.source,
         max_article_chars=settings.max_article_chars,
     )
-    bar = _ProgressBar(enabled=not (args.quiet or args.json))
+    bar = _ProgressBar(enabled=not (args.quiet or args.json), mode=settings.progress)
     try:
         summary = run_ingest(
             paths,
@@ -144,10 +143,11 @@ def _say_waiting(holder: str) -> None:
 
 
 class _ProgressBar:
-    """tqdm over files, shown on a terminal (or when forced) and only for longer runs."""
+    """tqdm over files, only for longer runs; RAG_PROGRESS: auto = on a terminal only."""
 
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled and (sys.stderr.isatty() or os.environ.get("RAG_PROGRESS") == "1")
+    def __init__(self, enabled: bool, mode: str = "auto") -> None:
+        shown = {"always": True, "never": False}.get(mode, sys.stderr.isatty())
+        self.enabled = enabled and shown
         self.bar = None
 
     def __call__(self, done: int, total: int, current: str) -> None:

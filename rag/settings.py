@@ -78,6 +78,11 @@ class Settings(BaseSettings):
         description="Articles longer than this are skipped and reported (protects memory).",
         ge=1000,
     )
+    progress: Literal["auto", "always", "never"] = Field(
+        "auto",
+        description="Progress bar of `python -m ingest` on stderr: auto = only on a terminal, "
+        "always (also when stderr is a pipe or log), never. 1/0 mean always/never.",
+    )
 
     # --- embeddings ------------------------------------------------------
     embedding_model: str = Field(
@@ -145,6 +150,16 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_path_is_none(cls, value):
         return value or None
+
+    @field_validator("progress", mode="before")
+    @classmethod
+    def _progress_words(cls, value):
+        if isinstance(value, str):
+            value = value.strip().lower()
+            return {"1": "always", "true": "always", "0": "never", "false": "never"}.get(
+                value, value
+            )
+        return value
 
     @field_validator("collection")
     @classmethod

@@ -95,3 +95,12 @@ def test_every_accepted_collection_name_opens_in_chroma(tmp_path):
         settings = Settings(_env_file=None, collection=name)
         for collection in (settings.collection, f"{settings.collection}-articles"):
             client.get_or_create_collection(collection)
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [("auto", "auto"), ("always", "always"), ("never", "never"), ("1", "always"), ("0", "never")],
+)
+def test_progress_setting_takes_auto_always_never(monkeypatch, value, expected):
+    monkeypatch.setenv("RAG_PROGRESS", value)
+    assert load_settings().progress == expected
