@@ -109,10 +109,10 @@ def main() -> int:
 
     with PeakMemory() as mem:
 
-        def timed_write(items):
+        def timed_write(items, *args, **kwargs):
             t = time.perf_counter()
             try:
-                return real_write(items)
+                return real_write(items, *args, **kwargs)
             finally:
                 timings["write"] += time.perf_counter() - t
                 before = timings["articles"]
