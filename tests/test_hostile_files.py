@@ -159,3 +159,23 @@ def test_cli_reports_a_broken_file_with_a_non_utf8_name(corpus, tmp_path):
     out = _ingest_cli(str(corpus), "--json", index_dir=tmp_path / "index")
     summary = json.loads(out.stdout)
     assert (summary["unchanged"], summary["failed"]) == (2, 1)
+
+
+def test_lone_surrogate_escapes_in_json_records_do_not_lose_the_batch(
+    corpus, make_settings, embedder
+):
+    # "\ud83d" is half an emoji: valid JSON, but no index can store the resulting string
+    (corpus / "feed.jsonl").write_text(
+        '{"id": "a\\udcff", "title": "Halb \\ud83d", "source": "S\\udfff", '
+        '"text": "Ein Text \\ud83d mit halbem Emoji über Wien."}\n',
+        encoding="utf-8",
+    )
+    settings = make_settings()
+    summary = run_ingest([corpus], settings, embedder=embedder)
+    assert sorted(summary.added) == ["feed.jsonl:a\ufffd", "kurz.txt"]
+    assert [w.line for w in summary.warnings] == [1]
+    article = Index(settings).get_article("feed.jsonl:a\ufffd")
+    assert (article.title, article.source) == ("Halb \ufffd", "S\ufffd")
+    assert article.text == "Ein Text \ufffd mit halbem Emoji über Wien."
+    again = run_ingest([corpus], settings, embedder=embedder)
+    assert again.unchanged == 2

@@ -5,12 +5,17 @@ the length limit, parses the date (an unparseable one is a warning, not a skip) 
 in a missing title or source. `SourceFile` carries what a reader needs to know about its
 file: the path, how to show it in messages, the id base and the options.
 
+Lone surrogates (JSON escapes like `\\ud83d`, half an emoji) are valid in a Python string
+but not in UTF-8, so no index can store them: `make_article` replaces them with U+FFFD
+and warns.
+
 Shortcut: the per-file context is a plain frozen dataclass passed to each reader, not a
 reader class hierarchy; readers are plain generator functions.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +23,8 @@ from typing import Any
 
 from ingest.clean import clean_text, derive_title, parse_date
 from rag.schema import Article
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,13 @@ def make_article(
     line: int | None = None,
 ) -> Iterator[Item]:
     """Clean and check one article; yields it, or the Problem that skips it, plus warnings."""
+    fields = [article_id, body, title, source, url]
+    if any(_LONE_SURROGATE.search(x) for x in fields if isinstance(x, str)):
+        article_id, body, title, source, url = (
+            _LONE_SURROGATE.sub("\ufffd", x) if isinstance(x, str) else x for x in fields
+        )
+        reason = "invalid characters (lone UTF-16 surrogates) replaced by \ufffd"
+        yield Problem(f.shown, line, reason, skipped=False)
     text = clean_text(body)
     if not text:
         yield Problem(f.shown, line, "empty article (no text after cleaning)")
