@@ -67,8 +67,14 @@ def run(args, settings) -> int:
         _say(f"error: {exc}")
         return 2
     cache = args.index_dir or Path(settings.index_dir).parent / ".eval-index" / _cache_name(args)
+    # Its own embedded index, with its writer lock beside it (never the product's lock).
     eval_settings = settings.model_copy(
-        update={"index_dir": cache, "collection": "xquad-eval", "chroma_host": None}
+        update={
+            "index_dir": cache,
+            "collection": "xquad-eval",
+            "chroma_host": None,
+            "lock_dir": None,
+        }
     )
 
     from evaluation.index import open_eval_index
