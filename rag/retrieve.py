@@ -2,7 +2,8 @@
 filtered by date and source, near-duplicates collapsed, optionally reranked.
 
 Flow of `Retriever.search`:
-1. the keyword index is refreshed if the Chroma content changed (`Index.fingerprint()`);
+1. the index is reopened if another process wrote it (`Index.refresh()`), and the keyword
+   index rebuilt if the Chroma content changed (`Index.fingerprint()`);
 2. dense candidates come from the chunk collection (HNSW, with a `where` filter), keyword
    candidates from BM25 over the same chunks (with the same filter as a row mask);
 3. every candidate gets both scores: BM25 from the full score vector, the cosine of
@@ -131,6 +132,7 @@ class Retriever:
         """
         k = k or self.settings.top_k
         filters = filters or Filters()
+        self.index.refresh()  # another process may have written since the last search
         if not query or not query.strip() or self.index.chunks.count() == 0:
             return []
         self.refresh()
@@ -167,6 +169,8 @@ class Retriever:
             got["distances"][0],
             strict=True,
         ):
+            if meta is None:  # deleted by a writer since the vector index was read
+                continue
             p = Passage.from_chroma(cid, text or "", meta)
             p.scores = {"dense": 1.0 - float(dist), "bm25": 0.0}
             pool[cid] = p
@@ -195,15 +199,38 @@ class Retriever:
         top = np.argpartition(-scores, n - 1)[:n]
         new = [kw.ids[r] for r in top if scores[r] > 0 and kw.ids[r] not in pool]
         if new:
-            got = self.index.chunks.get(ids=new, include=["documents", "metadatas", "embeddings"])
+            got = self._get_with_vectors(new)
             for cid, text, meta, emb in zip(
                 got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
             ):
+                if meta is None:  # deleted since the keyword index was built
+                    continue
                 p = Passage.from_chroma(cid, text or "", meta)
-                dense = float(np.dot(np.asarray(emb, dtype=np.float32), qvec))
+                dense = (
+                    float(np.dot(np.asarray(emb, dtype=np.float32), qvec))
+                    if emb is not None
+                    else 0.0
+                )
                 p.scores = {
                     "dense": dense if "dense" in self.signals else 0.0,
                     "bm25": float(scores[rows[cid]]),
                 }
                 pool[cid] = p
         return weight, best
+
+    def _get_with_vectors(self, ids: list[str]) -> dict:
+        """Texts, metadata and vectors of chunks; vectors None when Chroma cannot give them.
+
+        Chunks another process wrote after this one loaded its vector index are unknown
+        to it ("Error finding id"): reopen once, then do without their vectors.
+        """
+        include = ["documents", "metadatas", "embeddings"]
+        try:
+            return self.index.chunks.get(ids=ids, include=include)
+        except Exception:  # noqa: BLE001 - chromadb raises InternalError for stale state
+            self.index.refresh(force=True)
+        try:
+            return self.index.chunks.get(ids=ids, include=include)
+        except Exception:  # noqa: BLE001
+            got = self.index.chunks.get(ids=ids, include=["documents", "metadatas"])
+            return {**got, "embeddings": [None] * len(got["ids"])}

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -31,6 +33,8 @@ DIM_KEY = "embedding_dim"
 REFRESH_KEY = "last_refresh"
 GENERATION_KEY = "generation"  # random per refresh: two refreshes in one second still differ
 _PAGE = 2000  # rows per get() page when scanning a collection
+# The embedded index's files whose change means another process wrote (SQLite and its log).
+_DB_FILES = ("chroma.sqlite3", "chroma.sqlite3-wal")
 _WRITE_BATCH = 1000  # rows per add()/delete() call (Chroma limits the batch size)
 
 
@@ -134,8 +138,32 @@ def incomplete(
     )
 
 
+def _forget_cached_client(path) -> None:
+    """Make the next PersistentClient for `path` a new one, reading the files afresh.
+
+    chromadb keeps one system per path and process (SharedSystemClient); its in-memory
+    vector index is not reloaded when another process writes. The old system is not
+    stopped: handles still in use by other threads keep working until dropped.
+    """
+    from chromadb.api.client import SharedSystemClient
+
+    systems = getattr(SharedSystemClient, "_identifier_to_system", None)
+    if isinstance(systems, dict):
+        with SharedSystemClient._refcount_lock:
+            systems.pop(str(path), None)
+            SharedSystemClient._identifier_to_refcount.pop(str(path), None)
+    else:  # another chromadb layout: forget every cached system
+        SharedSystemClient.clear_system_cache()
+
+
 class Index:
-    """Chunks and article records of one corpus in Chroma."""
+    """Chunks and article records of one corpus in Chroma.
+
+    Long-lived readers call `refresh()` before reading (the retriever does, per search):
+    when another process wrote the embedded index since, the client is reopened, because
+    Chroma's in-process vector index would otherwise keep serving the old state (ids of
+    deleted chunks, whose rows come back as None, and no new chunks).
+    """
 
     def __init__(self, settings: Settings, client=None) -> None:
         self.settings = settings
@@ -143,6 +171,42 @@ class Index:
         self.name = settings.collection
         self._chunks = None
         self._articles = None
+        self._lock = threading.Lock()
+        self._seen = self._disk_state()
+
+    # --- other processes' writes ---------------------------------------------
+    def _disk_state(self) -> tuple | None:
+        """Size, mtime and inode of the embedded index's database files (None for a server)."""
+        if self.settings.chroma_host:
+            return None
+        state = []
+        for name in _DB_FILES:
+            try:
+                st = os.stat(self.settings.index_dir / name)
+            except OSError:
+                state.append(None)
+            else:
+                state.append((st.st_size, st.st_mtime_ns, st.st_ino))
+        return tuple(state)
+
+    def _wrote(self) -> None:
+        """Our own writes keep the in-process state current: no reopen for them."""
+        self._seen = self._disk_state()
+
+    def refresh(self, force: bool = False) -> bool:
+        """Reopen the embedded client if another process wrote since (or `force`);
+        True when it did."""
+        state = self._disk_state()
+        if state is None or (state == self._seen and not force):
+            return False
+        with self._lock:
+            if state == self._seen and not force:
+                return False
+            _forget_cached_client(self.settings.index_dir)
+            self.client = connect(self.settings)
+            self._chunks = self._articles = None
+            self._seen = state
+        return True
 
     # --- collections -------------------------------------------------------
     @property
@@ -170,14 +234,21 @@ class Index:
                 self.client.delete_collection(name)
         self._chunks = self._articles = None
 
+    def _meta(self) -> dict:
+        """The chunk collection's metadata as stored now (a handle keeps a snapshot)."""
+        try:
+            return dict(self.client.get_collection(self.chunks.name).metadata or {})
+        except Exception:  # noqa: BLE001 - dropped meanwhile: the handle's copy will do
+            return dict(self.chunks.metadata or {})
+
     # --- model bookkeeping -------------------------------------------------
     @property
     def embedding_model(self) -> str | None:
-        return (self.chunks.metadata or {}).get(MODEL_KEY)
+        return self._meta().get(MODEL_KEY)
 
     @property
     def embedding_dim(self) -> int | None:
-        dim = (self.chunks.metadata or {}).get(DIM_KEY)
+        dim = self._meta().get(DIM_KEY)
         return int(dim) if dim is not None else None
 
     def check_model(self, model_id: str, dimension: int) -> None:
@@ -201,10 +272,11 @@ class Index:
             )
 
     def _set_meta(self, **values) -> None:
-        meta = dict(self.chunks.metadata or {})
+        meta = self._meta()
         meta.update(values)
         meta.pop("hnsw:space", None)  # legacy key, rejected by modify()
         self.chunks.modify(metadata=meta)
+        self._wrote()
 
     def mark_model(self, model_id: str, dimension: int) -> None:
         if self.embedding_model != model_id or self.embedding_dim != dimension:
@@ -270,7 +342,7 @@ class Index:
         writer = holder(self.settings)
         records = self.records()
         dates = [r.date for r in records.values() if r.date]
-        meta = self.chunks.metadata or {}
+        meta = self._meta()
         return Stats(
             articles=self.articles.count(),
             chunks=self.chunks.count(),
@@ -299,7 +371,8 @@ class Index:
 
     def fingerprint(self) -> str:
         """Changes whenever the content changes; keys caches such as the keyword index."""
-        meta = self.chunks.metadata or {}
+        self.refresh()
+        meta = self._meta()
         return (
             f"{self.chunks.count()}:{self.articles.count()}:{meta.get(REFRESH_KEY, '')}:"
             f"{meta.get(GENERATION_KEY, '')}"
@@ -359,15 +432,18 @@ class Index:
                     for a, h, sp, _, th in batch
                 ],
             )
+        self._wrote()
         return len(ids)
 
     def delete_chunks(self, ids: Sequence[str]) -> None:
         for lo in range(0, len(ids), _WRITE_BATCH):
             self.chunks.delete(ids=list(ids[lo : lo + _WRITE_BATCH]))
+        self._wrote()
 
     def delete_records(self, article_ids: Sequence[str]) -> None:
         for lo in range(0, len(article_ids), _WRITE_BATCH):
             self.articles.delete(ids=list(article_ids[lo : lo + _WRITE_BATCH]))
+        self._wrote()
 
     def remove_article(self, article_id: str, chunk_ids: Sequence[str]) -> None:
         """Chunks first, so a kill never leaves searchable chunks without a record."""

@@ -208,3 +208,94 @@ def test_stats_json_counts_incomplete_articles(tmp_path, make_settings, embedder
     assert out.returncode == 0, out.stderr
     stats = json.loads(out.stdout)
     assert stats["incomplete_articles"] == 1 and stats["writer"] is None
+
+
+# --- 5. a long-running reader keeps answering while other processes write ---------------
+
+TRAM = "Der Bürgermeister von Graz eröffnete am Samstag die neue Straßenbahnlinie nach Puntigam."
+TRAM_NEW = "Die neue Straßenbahnlinie in Graz wurde am Montag wegen eines Defekts gesperrt."
+FIRE = "Die Feuerwehr von Salzburg löschte in der Nacht einen Brand in der Altstadt."
+ZOO = "Der Alpenzoo in Innsbruck bekam zwei junge Pinguine aus einem Zoo in Schweden."
+
+
+class Reader(Proc):
+    """tests/ask_loop.py: one Assistant for the whole process, like the app."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.ask_loop"],
+            cwd=PROJECT_ROOT,
+            env={**os.environ, **MODEL, **env},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.stderr = ""
+        self._threads = [threading.Thread(target=self._pump, args=("stderr",), daemon=True)]
+        self._threads[0].start()
+        assert json.loads(self.proc.stdout.readline()) == {"ready": True}, self.stderr
+
+    def ask(self, question: str) -> dict:
+        self.proc.stdin.write(question + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        assert line, f"the reader died:\n{self.stderr[-3000:]}"
+        return json.loads(line)
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.finish()
+
+
+def _ingest(folder: Path, env: dict[str, str], *extra: str) -> None:
+    done = Proc(["ingest", str(folder), "-q", *extra], env)
+    assert done.finish() == 0, done.stderr
+
+
+def _assert_quotes_match(answer: dict, settings) -> None:
+    index = Index(settings)
+    for c in answer["citations"]:
+        article = index.get_article(c["article_id"])
+        assert article is not None, f"cited {c['article_id']}, which has no record"
+        assert article.text[c["start"] : c["end"]] == c["quote"], c
+
+
+@pytest.fixture
+def news(tmp_path):
+    folder = tmp_path / "news"
+    folder.mkdir()
+    article_file(folder, "tram.txt", "2025-09-06", TRAM)
+    article_file(folder, "fire.txt", "2025-09-07", FIRE)
+    return folder
+
+
+@pytest.mark.slow
+def test_a_long_running_reader_answers_after_an_ingest_in_another_process(
+    tmp_path, news, make_settings
+):
+    env = {"RAG_INDEX_DIR": str(tmp_path / "idx")}
+    settings = make_settings(index_dir=tmp_path / "idx")
+    _ingest(news, env)
+    reader = Reader(env)
+    try:
+        first = reader.ask("Straßenbahnlinie Graz Bürgermeister")
+        assert first["ok"] and first["citations"][0]["article_id"] == "tram.txt", first
+        # Another process changes one article, deletes one and adds one.
+        article_file(news, "tram.txt", "2025-09-08", TRAM_NEW)
+        (news / "fire.txt").unlink()
+        article_file(news, "zoo.txt", "2025-09-09", ZOO)
+        _ingest(news, env)
+        new = reader.ask("Pinguine im Alpenzoo Innsbruck")
+        assert new["ok"], new
+        assert new["citations"] and new["citations"][0]["article_id"] == "zoo.txt", new
+        gone = reader.ask("Brand in der Salzburger Altstadt, Feuerwehr")
+        assert gone["ok"], gone
+        assert "fire.txt" not in gone["passages"], gone
+        changed = reader.ask("Straßenbahnlinie Graz gesperrt Defekt")
+        assert changed["ok"], changed
+        assert changed["citations"][0]["article_id"] == "tram.txt", changed
+        assert "gesperrt" in changed["citations"][0]["quote"], changed
+        _assert_quotes_match(changed, settings)
+    finally:
+        reader.close()
