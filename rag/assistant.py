@@ -20,7 +20,15 @@ from rag import followup, prompts
 from rag.answer import Answer, compose, compose_extract, fit_sources, source_budget
 from rag.citations import CachedEncoder
 from rag.extractive import extract
-from rag.llm import LLMFailure, LLMStatus, complete, make_chat_model, probe, stream_text
+from rag.llm import (
+    Deadline,
+    LLMFailure,
+    LLMStatus,
+    complete,
+    make_chat_model,
+    probe,
+    stream_text,
+)
 from rag.settings import Settings
 
 if TYPE_CHECKING:
@@ -104,16 +112,20 @@ class Assistant:
         question = question.strip()
         notices: list[str] = []
         use_llm = self._llm_usable(notices)
+        # one bound for everything the LLM does for this question (RAG_LLM_TOTAL_TIMEOUT)
+        deadline = Deadline.after(self.settings.llm_total_timeout)
         standalone = question
         if followup.previous_user_question(history):
             yield Status("Rewriting question…")
-            standalone, use_llm = self._rewrite(question, history, use_llm, notices)
+            standalone, use_llm = self._rewrite(question, history, use_llm, notices, deadline)
         yield Status(f"Searching {self._article_count()} articles…")
         passages = self.retriever.search(standalone, filters=filters)
         yield Status("Writing answer…")
         if use_llm and passages:
             try:
-                answer = yield from self._llm_answer(question, standalone, passages, notices)
+                answer = yield from self._llm_answer(
+                    question, standalone, passages, notices, deadline
+                )
             except LLMFailure as failure:
                 self._failure = (time.monotonic(), failure)
                 notices.append(f"{failure} — showing extractive answer")
@@ -156,11 +168,14 @@ class Assistant:
             self._failure = None
         return True
 
-    def _rewrite(self, question, history, use_llm, notices) -> tuple[str, bool]:
+    def _rewrite(self, question, history, use_llm, notices, deadline) -> tuple[str, bool]:
         if use_llm:
             try:
                 text = complete(
-                    self.chat_model, prompts.rewrite_messages(question, history), self._where
+                    self.chat_model,
+                    prompts.rewrite_messages(question, history),
+                    self._where,
+                    deadline,
                 )
                 cleaned = followup.clean_rewrite(text, question)
                 if cleaned:
@@ -171,7 +186,7 @@ class Assistant:
                 use_llm = False
         return followup.rewrite_deterministic(question, history), use_llm
 
-    def _llm_answer(self, question, standalone, passages, notices) -> Iterator[Event]:
+    def _llm_answer(self, question, standalone, passages, notices, deadline) -> Iterator[Event]:
         language = prompts.detect_language(question)
         fixed = "".join(text for _, text in prompts.answer_messages(standalone, [], language))
         sources = fit_sources(passages, source_budget(self.settings, fixed))
@@ -179,7 +194,7 @@ class Assistant:
             raise LLMFailure("the question leaves no room for sources in the LLM context", "budget")
         messages = prompts.answer_messages(standalone, sources, language)
         parts = []
-        stream = stream_text(self.chat_model, messages, self._where)
+        stream = stream_text(self.chat_model, messages, self._where, deadline)
         for text in stream:
             parts.append(text)
             yield Token(text)

@@ -7,6 +7,9 @@ without the server's end marker — into `LLMFailure`, whose message is the noti
 to the user before falling back to the extractive answer. A reply the server itself
 ended early (finish reason "length": the token limit) is not a failure; the stream's
 `finish` says so and the caller flags the answer.
+A `Deadline` (RAG_LLM_TOTAL_TIMEOUT) bounds a whole reply, not just each read: the stream
+is then read in a worker thread and abandoned when time is up (the thread stops at the
+next chunk, or when the client's own read timeout, RAG_LLM_TIMEOUT, ends the read).
 `probe()` is the cheap reachability check behind `Assistant.llm_status()`.
 
 Shortcuts: no retries (max_retries=0): a fallback answer exists, and a retry would double
@@ -16,10 +19,15 @@ langchain-openai sends, so `max_tokens` is sent too via `extra_body`.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
+import queue
+import threading
+import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from rag.errors import UserError
@@ -45,6 +53,27 @@ class LLMStatus:
     base_url: str | None
     reachable: bool | None  # None: nothing to reach (extractive backend)
     detail: str
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """When (time.monotonic) the LLM must be done with a question: RAG_LLM_TOTAL_TIMEOUT."""
+
+    at: float
+    seconds: float
+
+    @classmethod
+    def after(cls, seconds: float) -> Deadline:
+        return cls(time.monotonic() + seconds, seconds)
+
+    def left(self) -> float:
+        return self.at - time.monotonic()
+
+    def failure(self, where: str) -> LLMFailure:
+        return LLMFailure(
+            f"LLM server at {where} did not finish within RAG_LLM_TOTAL_TIMEOUT={self.seconds:g} s",
+            "timeout",
+        )
 
 
 def check_config(settings: Settings) -> None:
@@ -123,10 +152,17 @@ class TextStream:
     raises LLMFailure then, as it does for every other failure.
     """
 
-    def __init__(self, chat_model, messages: Sequence[tuple[str, str]], where: str) -> None:
+    def __init__(
+        self,
+        chat_model,
+        messages: Sequence[tuple[str, str]],
+        where: str,
+        deadline: Deadline | None = None,
+    ) -> None:
         self._chat_model = chat_model
         self._messages = list(messages)
         self.where = where
+        self.deadline = deadline
         self.finish: str | None = None
 
     @property
@@ -138,7 +174,7 @@ class TextStream:
         produced = False
         where = self.where
         try:
-            for chunk in self._chat_model.stream(self._messages):
+            for chunk in self._chunks():
                 self.finish = finish_reason(chunk) or self.finish
                 text = _chunk_text(chunk)
                 if text:
@@ -157,18 +193,78 @@ class TextStream:
                 "truncated",
             )
 
+    def _chunks(self) -> Iterable:
+        def open_stream():
+            return self._chat_model.stream(self._messages)
 
-def stream_text(chat_model, messages: Sequence[tuple[str, str]], where: str) -> TextStream:
+        if self.deadline is None:
+            return open_stream()
+        return _until(open_stream, self.deadline, self.where)
+
+
+def _until(open_stream: Callable[[], Iterable], deadline: Deadline, where: str) -> Iterator:
+    """The items of a blocking stream, read in a worker thread, until `deadline`."""
+    if deadline.left() <= 0:
+        raise deadline.failure(where)
+    items: queue.Queue = queue.Queue()
+    stop = threading.Event()
+
+    def work() -> None:
+        stream = None
+        try:
+            stream = open_stream()
+            for item in stream:
+                items.put((True, item))
+                if stop.is_set():
+                    break
+            items.put((False, None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the reading thread
+            items.put((False, exc))
+        finally:
+            with contextlib.suppress(Exception):
+                getattr(stream, "close", lambda: None)()  # hang up on the server
+
+    worker = threading.Thread(
+        target=contextvars.copy_context().run, args=(work,), name="llm-stream", daemon=True
+    )
+    worker.start()
+    try:
+        while True:
+            try:
+                ok, item = items.get(timeout=max(0.0, deadline.left()))
+            except queue.Empty:
+                raise deadline.failure(where) from None
+            if ok:
+                yield item
+            elif item is None:
+                return
+            else:
+                raise item
+    finally:
+        stop.set()
+
+
+def stream_text(
+    chat_model,
+    messages: Sequence[tuple[str, str]],
+    where: str,
+    deadline: Deadline | None = None,
+) -> TextStream:
     """Text chunks of the model's reply; any failure raises LLMFailure naming `where`."""
-    return TextStream(chat_model, messages, where)
+    return TextStream(chat_model, messages, where, deadline)
 
 
-def complete(chat_model, messages: Sequence[tuple[str, str]], where: str) -> str:
+def complete(
+    chat_model,
+    messages: Sequence[tuple[str, str]],
+    where: str,
+    deadline: Deadline | None = None,
+) -> str:
     """The whole reply as one string (used for short prompts such as rewriting).
 
     A reply cut off at the token limit is a failure here: half a question is no question.
     """
-    stream = stream_text(chat_model, messages, where)
+    stream = stream_text(chat_model, messages, where, deadline)
     text = "".join(stream).strip()
     if not stream.complete:
         raise LLMFailure(

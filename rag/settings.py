@@ -126,6 +126,12 @@ class Settings(BaseSettings):
     llm_model: str | None = Field(None, description="Model name the LLM server knows.")
     llm_api_key: str | None = Field(None, description="API key, if the server needs one.")
     llm_timeout: float = Field(60.0, description="Seconds to wait for the LLM server.", gt=0)
+    llm_total_timeout: float = Field(
+        180.0,
+        description="Most seconds the LLM may take for one question (follow-up rewrite and "
+        "the whole streamed answer); then the extractive answer is shown with a notice.",
+        gt=0,
+    )
     llm_context_tokens: int = Field(
         4096, description="Context window of the model (prompt + answer).", ge=512
     )

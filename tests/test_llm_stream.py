@@ -4,11 +4,30 @@ the token limit, a server that never stops, a web page where the API should be."
 
 from __future__ import annotations
 
+import threading
+import time
+
 from fixtures_llm import *  # noqa: F403 - shared fixtures
 from fixtures_llm import stub_server
 
+from rag.assistant import Token
+
 PESKOW_Q = "What did Peskow say about NATO troops?"
 FIRST = "Peskow said Moscow sees NATO troops on Ukrainian soil as a danger [1]."
+
+
+def _within(seconds: float, run):
+    """run() in a thread; fail instead of hanging when it takes longer than `seconds`.
+
+    (Stopping the stub server afterwards ends a stream that is still running.)
+    """
+    result: list = []
+    thread = threading.Thread(target=lambda: result.append(run()), daemon=True)
+    started = time.monotonic()
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"still answering after {seconds} s"
+    return result[0], time.monotonic() - started
 
 
 def _assistant(make_assistant, base, **overrides):
@@ -47,3 +66,29 @@ def test_an_answer_stopped_at_the_token_limit_is_flagged(make_assistant):
     assert by_n[1].supported  # its sentence is complete
     assert not by_n[2].supported  # cited only by the unfinished last sentence
     assert any("[2]" in n and "unfinished" in n for n in answer.notices), answer.notices
+
+
+def test_a_server_that_never_stops_is_cut_off_after_the_total_time(make_assistant):
+    # one word per second without end: every read succeeds, so only a total bound stops it
+    with stub_server("slow", FIRST, delay=0.5) as base:
+        assistant = _assistant(make_assistant, base, llm_timeout=30.0, llm_total_timeout=3.0)
+        events, took = _within(10, lambda: list(assistant.stream(PESKOW_Q)))
+    answer = events[-1].answer
+    assert 2.5 <= took < 8, took
+    assert any(isinstance(e, Token) for e in events[:-1])  # it did stream before the cut
+    assert answer.mode == "extractive"
+    assert "Wir betrachten dies als eine Gefahr" in answer.text
+    assert any("RAG_LLM_TOTAL_TIMEOUT=3" in n and "extractive" in n for n in answer.notices), (
+        answer.notices
+    )
+
+
+def test_the_total_time_covers_the_follow_up_rewrite_too(make_assistant):
+    history = [("user", PESKOW_Q), ("assistant", "Peskow said … [1]")]
+    with stub_server("slow", "What did Putin say", delay=0.5) as base:
+        assistant = _assistant(make_assistant, base, llm_timeout=30.0, llm_total_timeout=3.0)
+        answer, took = _within(10, lambda: assistant.ask("And what did Putin say?", history))
+    assert took < 8, took
+    assert answer.mode == "extractive"
+    assert answer.standalone_question == "And what did Putin say? (NATO troops)"
+    assert any("RAG_LLM_TOTAL_TIMEOUT=3" in n for n in answer.notices), answer.notices
