@@ -43,6 +43,7 @@ class Citation:
     support: float
     cited_sentences: list[str] = field(default_factory=list)
     highlight: list[tuple[int, int]] = field(default_factory=list)  # spans within `quote`
+    version: str = ""  # the article version the quote and offsets were checked against
 
 
 @dataclass
@@ -72,6 +73,7 @@ class Answer:
                     "end": c.end,
                     "supported": c.supported,
                     "support": c.support,
+                    "version": c.version,
                 }
                 for c in self.citations
             ],
@@ -162,9 +164,9 @@ def compose(
     notes = list(notices)
     protected = citations.protect_quoted(text, [p.text for p in passages])
     clean, removed = citations.clean_markers(protected, len(passages))
-    for n in removed:
+    for marker in removed:  # one notice per marker, however many numbers it names
         plural = "s" if len(passages) != 1 else ""
-        notes.append(f"removed citation [{n}]: only {len(passages)} source{plural}")
+        notes.append(f"removed citation {marker}: only {len(passages)} source{plural}")
     found = citations.claims(clean, prompts.detect_language(question))
     unfinished = set()
     if not finished and found and not citations.ends_sentence(clean):
@@ -251,6 +253,7 @@ def check_citations(
                 support=round(support, 3),
                 cited_sentences=list(sentences),
                 highlight=highlight,
+                version=passage.version,
             )
         )
     return cites, notes

@@ -68,6 +68,16 @@ class Support:
     highlight: list[tuple[int, int]] = field(default_factory=list)  # best source sentences
 
 
+def _parts(body: str) -> list[tuple[int, int]]:
+    """(low, high) of each number or range in the inside of one bracket group, in order."""
+    out = []
+    for part in re.split(r"\s*[,;]\s*", body.strip()):
+        bounds = [int(x) for x in re.split(r"\s*[-–—]\s*", part) if x]
+        if bounds:
+            out.append((min(bounds), max(bounds)))
+    return out
+
+
 def parse_group(body: str) -> list[int]:
     """Numbers in the inside of one bracket group, ranges expanded, order kept, no repeats.
 
@@ -75,13 +85,8 @@ def parse_group(body: str) -> list[int]:
     ([1, 3, 4, 5], [2, 3, 4], [2])
     """
     out: list[int] = []
-    for part in re.split(r"\s*[,;]\s*", body.strip()):
-        bounds = [int(x) for x in re.split(r"\s*[-–—]\s*", part) if x]
-        if not bounds:
-            continue
-        lo, hi = min(bounds), max(bounds)
-        hi = min(hi, lo + _MAX_RANGE)
-        for n in range(lo, hi + 1):
+    for lo, hi in _parts(body):
+        for n in range(lo, min(hi, lo + _MAX_RANGE) + 1):
             if n not in out:
                 out.append(n)
     return out
@@ -131,18 +136,31 @@ def unprotect(text: str) -> str:
     return text.translate(_SHOWN)
 
 
-def clean_markers(text: str, n_sources: int) -> tuple[str, list[int]]:
+def clean_markers(text: str, n_sources: int) -> tuple[str, list[str]]:
     """Rewrite markers canonically; drop numbers outside 1..n_sources. Returns (text, removed).
 
-    >>> clean_markers("A [1][2]. B [2-3, 9]. C [7].", 3)
-    ('A [1][2]. B [2, 3]. C.', [9, 7])
+    `removed` holds the dropped part of each marker, once per distinct part: `[1-100000]`
+    with 6 sources keeps [1, …, 6] and reports `[7-100000]` (ranges are never expanded
+    beyond the sources).
+
+    >>> clean_markers("A [1][2]. B [2-3, 9]. C [9]. D [2-100000].", 3)
+    ('A [1][2]. B [2, 3]. C. D [2, 3].', ['[9]', '[4-100000]'])
     """
-    removed: list[int] = []
+    removed: list[str] = []
 
     def fix(m: re.Match) -> str:
-        numbers = parse_group(m.group(1))
-        keep = [n for n in numbers if 1 <= n <= n_sources]
-        removed.extend(n for n in numbers if not 1 <= n <= n_sources and n not in removed)
+        keep: list[int] = []
+        dropped: list[tuple[int, int]] = []
+        for lo, hi in _parts(m.group(1)):
+            keep += [n for n in range(max(lo, 1), min(hi, n_sources) + 1) if n not in keep]
+            if lo < 1:
+                dropped.append((lo, min(hi, 0)))
+            if hi > n_sources:
+                dropped.append((max(lo, n_sources + 1), hi))
+        if dropped:
+            label = "[" + ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in dropped) + "]"
+            if label not in removed:
+                removed.append(label)
         return f"[{', '.join(map(str, keep))}]" if keep else "\x00"
 
     out = _GROUP.sub(fix, text)

@@ -2,7 +2,8 @@
 
 `make_chat_model(settings)` returns a LangChain chat model (None for the extractive
 backend). `stream_text()` streams its text and turns every way a server can fail —
-refused, timeout, HTTP error, unparsable or empty output, a stream that breaks off
+refused, timeout, HTTP error, an HTML page instead of the API (`reject_web_page`, a hook
+on the HTTP client), unparsable or empty output, a stream that breaks off
 without the server's end marker — into `LLMFailure`, whose message is the notice shown
 to the user before falling back to the extractive answer. A reply the server itself
 ended early (finish reason "length": the token limit) is not a failure; the stream's
@@ -36,6 +37,20 @@ from rag.settings import Settings
 
 class LLMConfigError(UserError):
     """The LLM backend is selected but not configured; the message names the variable."""
+
+
+class WebPageResponse(Exception):
+    """The server sent an HTML page where its API should answer (wrong URL, proxy error)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"an HTML page (HTTP {status}) instead of an API response")
+        self.status = status
+
+
+def reject_web_page(response) -> None:
+    """httpx response hook: an HTML page is never an answer; raise WebPageResponse."""
+    if "html" in response.headers.get("content-type", "").lower():
+        raise WebPageResponse(response.status_code)
 
 
 class LLMFailure(Exception):
@@ -112,6 +127,7 @@ def make_chat_model(settings: Settings):
     """The configured LangChain chat model, or None for the extractive backend."""
     check_config(settings)
     if settings.llm_backend == "openai":
+        import httpx
         from langchain_openai import ChatOpenAI
 
         return ChatOpenAI(
@@ -124,6 +140,9 @@ def make_chat_model(settings: Settings):
             temperature=settings.llm_temperature,
             max_tokens=settings.llm_max_tokens,
             extra_body={"max_tokens": settings.llm_max_tokens},
+            http_client=httpx.Client(
+                timeout=settings.llm_timeout, event_hooks={"response": [reject_web_page]}
+            ),
         )
     if settings.llm_backend == "ollama":
         from langchain_ollama import ChatOllama
@@ -136,6 +155,7 @@ def make_chat_model(settings: Settings):
             num_predict=settings.llm_max_tokens,
             temperature=settings.llm_temperature,
             client_kwargs={"timeout": settings.llm_timeout},
+            sync_client_kwargs={"event_hooks": {"response": [reject_web_page]}},
         )
     return None
 
@@ -304,6 +324,14 @@ def describe_failure(exc: BaseException, where: str) -> LLMFailure:
     status = next(
         (getattr(e, "status_code", None) for e in chain if getattr(e, "status_code", None)), None
     )
+    page = next((e for e in chain if isinstance(e, WebPageResponse)), None)
+    if page is not None:
+        return LLMFailure(
+            f"LLM server at {where} answered with an HTML page (HTTP {page.status}), not an "
+            "API response — check RAG_LLM_BASE_URL: it must point at the server's API "
+            "(for OpenAI-compatible servers it usually ends in /v1)",
+            "http",
+        )
     if status:
         return LLMFailure(f"LLM server at {where} failed (HTTP {status})", "http")
     if isinstance_any(chain, ConnectionRefusedError) or "refused" in text:
@@ -350,6 +378,9 @@ def probe(settings: Settings, timeout: float = 2.0) -> LLMStatus:
         request.add_header("Authorization", f"Bearer {settings.llm_api_key}")
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
+            if "html" in (response.headers.get("Content-Type") or "").lower():
+                detail = f"{url} answered with an HTML page, not the API: check RAG_LLM_BASE_URL"
+                return LLMStatus(backend, model, base, False, detail)
             body = json.loads(response.read() or b"{}")
     except urllib.error.HTTPError as exc:
         return LLMStatus(backend, model, base, False, f"HTTP {exc.code} from {url}")

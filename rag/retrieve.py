@@ -35,6 +35,10 @@ CANDIDATES = 50  # per signal; the fused pool is at most twice this
 SIGNALS = ("dense", "bm25")
 
 
+# How the user names the date bounds (CLI options, the app's date fields), for messages.
+_START, _END = "start date (--since)", "end date (--until)"
+
+
 @dataclass(frozen=True)
 class Filters:
     """Restrict a search to a date range (ISO dates, inclusive) and/or some sources."""
@@ -44,18 +48,18 @@ class Filters:
     sources: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        for name in ("date_from", "date_to"):
+        for name, shown in (("date_from", _START), ("date_to", _END)):
             value = getattr(self, name)
             if value:
                 try:
                     dt.date.fromisoformat(value)
                 except ValueError:
                     raise UserError(
-                        f"{name} {value!r} is not a date; use the form YYYY-MM-DD."
+                        f"The {shown} {value!r} is not a date; use the form YYYY-MM-DD."
                     ) from None
         if self.date_from and self.date_to and self.date_from > self.date_to:
             raise UserError(
-                f"date_from {self.date_from} is after date_to {self.date_to}; swap them."
+                f"The {_START} {self.date_from} is after the {_END} {self.date_to}; swap them."
             )
         object.__setattr__(self, "sources", tuple(s for s in self.sources if s))
 

@@ -107,6 +107,12 @@ def connect(settings: Settings):
             ) from exc
         return client
     path = settings.index_dir
+    blocker = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise StoreError(
+            f"RAG_INDEX_DIR: {blocker} is a file, not a folder. Set RAG_INDEX_DIR to a folder "
+            "(it is created when missing), or move the file away."
+        )
     try:
         path.mkdir(parents=True, exist_ok=True)
         probe = path / ".write-test"

@@ -38,15 +38,17 @@ def test_parse_group_expands_lists_and_ranges(body, expected):
         ("A [1][2].", 2, "A [1][2].", []),
         ("A [1,3].", 3, "A [1, 3].", []),
         ("A [1-3].", 3, "A [1, 2, 3].", []),
-        ("A [9].", 6, "A.", [9]),
-        ("A [0].", 6, "A.", [0]),
-        ("A [2, 9].", 6, "A [2].", [9]),
-        ("A [5-8].", 6, "A [5, 6].", [7, 8]),
-        ("A [1]. B [9]. C [9].", 2, "A [1]. B. C.", [9]),
+        ("A [9].", 6, "A.", ["[9]"]),
+        ("A [0].", 6, "A.", ["[0]"]),
+        ("A [2, 9].", 6, "A [2].", ["[9]"]),
+        ("A [5-8].", 6, "A [5, 6].", ["[7-8]"]),
+        ("A [1]. B [9]. C [9].", 2, "A [1]. B. C.", ["[9]"]),
         ("No markers at all.", 2, "No markers at all.", []),
         ("", 2, "", []),
-        ("Years [2025] are not citations? [2025]", 3, "Years are not citations?", [2025]),
+        ("Years [2025] are not citations? [2025]", 3, "Years are not citations?", ["[2025]"]),
         ("A list [a] and [1a] stay.", 3, "A list [a] and [1a] stay.", []),
+        ("A [1-100000].", 6, "A [1, 2, 3, 4, 5, 6].", ["[7-100000]"]),  # one per marker
+        ("A [0-9, 12].", 6, "A [1, 2, 3, 4, 5, 6].", ["[0, 7-9, 12]"]),
     ],
 )
 def test_clean_markers_rewrites_and_removes_out_of_range(text, n, clean, removed):

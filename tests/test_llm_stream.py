@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
 from fixtures_llm import *  # noqa: F403 - shared fixtures
 from fixtures_llm import stub_server
 
@@ -92,3 +93,23 @@ def test_the_total_time_covers_the_follow_up_rewrite_too(make_assistant):
     assert answer.mode == "extractive"
     assert answer.standalone_question == "And what did Putin say? (NATO troops)"
     assert any("RAG_LLM_TOTAL_TIMEOUT=3" in n for n in answer.notices), answer.notices
+
+
+@pytest.mark.parametrize("status", [200, 502])
+def test_an_html_page_instead_of_the_api_is_called_what_it_is(make_assistant, status):
+    with stub_server("html", status=status) as base:
+        answer = _assistant(make_assistant, base).ask(PESKOW_Q)
+    assert answer.mode == "extractive"
+    [notice] = [n for n in answer.notices if base in n]
+    assert f"HTML page (HTTP {status})" in notice and "RAG_LLM_BASE_URL" in notice, notice
+    assert "empty answer" not in notice
+
+
+def test_one_out_of_range_marker_gives_one_notice(make_assistant):
+    with stub_server("complete", "Peskow warned [1-100000].") as base:
+        answer = _assistant(make_assistant, base).ask(PESKOW_Q)
+    removed = [n for n in answer.notices if n.startswith("removed citation")]
+    assert len(removed) == 1, answer.notices
+    n = len(answer.passages)
+    assert removed[0].startswith(f"removed citation [{n + 1}-100000]: only {n} sources")
+    assert answer.text == "Peskow warned [" + ", ".join(map(str, range(1, n + 1))) + "]."

@@ -11,6 +11,7 @@ front of the body unless the body already starts with it (first 100 characters c
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -88,6 +89,37 @@ def _pick(fields: dict[str, Any], kind: str) -> str:
     return ""
 
 
+# Keys of a date wrapped in an object: MongoDB's {"$date": …}, {"value": …}, … (norm_key).
+_DATE_KEYS = ("$date", "date", "value", "iso", "datetime", "timestamp")
+
+
+def _pick_date(fields: dict[str, Any]) -> tuple[Any, str | None]:
+    """(the date value, a warning when the date field holds something that is no date).
+
+    >>> _pick_date({"date": {"$date": "2025-09-05"}}), _pick_date({"date": True})
+    (('2025-09-05', None), (None, 'date field "date" is true, not a date; read without a date'))
+    """
+    for name in _FIELDS["date"]:
+        value = fields.get(name)
+        if value is None or value == "" or value == []:
+            continue
+        if isinstance(value, dict):
+            inner = {norm_key(k): v for k, v in value.items()}
+            value = next((inner[k] for k in _DATE_KEYS if inner.get(k) not in (None, "")), value)
+        plain = isinstance(value, str | int | float | list) and not isinstance(value, bool)
+        if plain and (text := _value_text(value).strip()):
+            return text, None
+        return None, f'date field "{name}" is {_kind(value)}, not a date; read without a date'
+    return None, None
+
+
+def _kind(value: Any) -> str:
+    """What a JSON value is, in words: true, an object, a list."""
+    if isinstance(value, bool):
+        return json.dumps(value)
+    return {dict: "an object", list: "a list"}.get(type(value), type(value).__name__)
+
+
 def has_text(fields: dict[str, Any]) -> bool:
     """True when normalised `fields` include a text or lede field."""
     return any(name in fields for name in _FIELDS["text"] + _FIELDS["lede"])
@@ -122,6 +154,9 @@ class Records:
             if lede_clean[:100] not in body_head:
                 body = f"{lede}\n\n{body}"
         body = body or lede
+        date, date_problem = _pick_date(fields)
+        if date_problem:
+            yield Problem(f.shown, line, date_problem, skipped=False)
         own_id = _pick(fields, "id")
         if whole_file:
             article_id = f.rel
@@ -138,7 +173,7 @@ class Records:
             article_id,
             body,
             title=_pick(fields, "title"),
-            date=_pick(fields, "date") or None,
+            date=date,
             source=_pick(fields, "source"),
             url=_pick(fields, "url"),
             line=line,
