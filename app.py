@@ -273,10 +273,20 @@ def show_article(c, key: str, fingerprint: str) -> None:
     if art is None:
         st.info("This article is no longer in the index (a later refresh removed it).")
         return
-    start, end = ui.locate(art.text, c.quote, c.start, c.end)
+    changed = bool(c.version) and art.version != c.version
+    if changed:  # the offsets belong to the version that was cited: only a verbatim find
+        start, end = ui.locate(art.text, c.quote, -1, -1)
+    else:
+        start, end = ui.locate(art.text, c.quote, c.start, c.end)
     link = ui.source_link(art.url)
     meta = [ui.safe_markdown(p) for p in (art.title, art.date or "", art.source) if p]
     st.markdown(" · ".join(meta) + (f" · {link}" if link else ""))
+    if changed:
+        st.info(
+            "This article has changed since this answer was written (a later refresh "
+            "updated it). Showing its current text"
+            + ("; the cited passage is still in it." if start is not None else ".")
+        )
     if start is None:
         st.caption("The cited passage is no longer in this article (it changed since).")
         start = end = 0

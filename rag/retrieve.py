@@ -6,14 +6,19 @@ Flow of `Retriever.search`:
    index rebuilt if the Chroma content changed (`Index.fingerprint()`);
 2. dense candidates come from the chunk collection (HNSW, with a `where` filter), keyword
    candidates from BM25 over the same chunks (with the same filter as a row mask);
-3. every candidate gets both scores: BM25 from the full score vector, the cosine of
+3. candidates are kept only if they belong to the committed version of their article:
+   its record exists and names the chunk's version (a writer adds a version's chunks
+   before its record and deletes the old version's chunks after it, so in between the
+   index holds chunks of two versions, or of an article without a record);
+4. every candidate gets both scores: BM25 from the full score vector, the cosine of
    keyword-only candidates from their stored embeddings; candidate texts and metadata are
    always read from Chroma, so a keyword hit for a chunk deleted a moment ago is dropped;
-4. the two are fused with a per-query keyword weight (see `rag.fusion`);
-5. an optional cross-encoder reorders the best few; near-duplicates are collapsed.
+5. the two are fused with a per-query keyword weight (see `rag.fusion`);
+6. an optional cross-encoder reorders the best few; near-duplicates are collapsed.
 
 Shortcuts: the candidate pool is a fixed number per signal (`CANDIDATES`), which bounds
-latency; a passage ranked below it by both signals is never seen.
+latency; a passage ranked below it by both signals is never seen. Candidates dropped as
+uncommitted come out of that pool, which is many times `top_k`, so the result stays full.
 """
 
 from __future__ import annotations
@@ -149,6 +154,7 @@ class Retriever:
             weight, best = self._add_keyword(query, qvec, filters, pool)
         if "dense" not in self.signals:
             weight = 1.0
+        self._keep_committed(pool)
         for p in pool.values():
             p.scores["fused"] = fusion.fuse(p.scores["dense"], p.scores["bm25"], best, weight)
             p.scores["keyword_weight"] = weight
@@ -221,6 +227,21 @@ class Retriever:
                 }
                 pool[cid] = p
         return weight, best
+
+    def _keep_committed(self, pool: dict[str, Passage]) -> None:
+        """Drop candidates whose article has no record or another version than theirs."""
+        ids = sorted({p.article_id for p in pool.values()})
+        if not ids:
+            return
+        got = self.index.articles.get(ids=ids, include=["metadatas"])
+        committed = {
+            aid: str(meta.get(schema.CONTENT_HASH, ""))
+            for aid, meta in zip(got["ids"], got["metadatas"], strict=True)
+            if meta is not None
+        }
+        for cid, p in list(pool.items()):
+            if committed.get(p.article_id) != p.version or not p.version:
+                del pool[cid]
 
     def _get_with_vectors(self, ids: list[str]) -> dict:
         """Texts, metadata and vectors of chunks; vectors None when Chroma cannot give them.

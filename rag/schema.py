@@ -52,6 +52,7 @@ class Article:
     source: str = ""
     url: str = ""
     path: str = ""
+    version: str = ""  # the committed version this text belongs to ("" when not read back)
 
     def metadata(self, content_hash: str) -> dict[str, str | int]:
         """Chroma metadata for this article (no None values: Chroma rejects them)."""
@@ -76,6 +77,7 @@ class Article:
             source=str(meta.get(SOURCE, "")),
             url=str(meta.get(URL, "")),
             path=str(meta.get(PATH, "")),
+            version=str(meta.get(CONTENT_HASH, "")),
         )
 
 
@@ -94,6 +96,7 @@ class Passage:
     url: str = ""
     score: float = 0.0
     scores: dict[str, float] = field(default_factory=dict)  # per signal: dense, bm25, fused, …
+    version: str = ""  # the article version the chunk belongs to (its record's, when served)
 
     @classmethod
     def from_chroma(cls, chunk_id_: str, text: str, meta: dict, score: float = 0.0) -> Passage:
@@ -108,4 +111,5 @@ class Passage:
             source=str(meta.get(SOURCE, "")),
             url=str(meta.get(URL, "")),
             score=score,
+            version=str(meta.get(CONTENT_HASH, "")),
         )

@@ -299,3 +299,109 @@ def test_a_long_running_reader_answers_after_an_ingest_in_another_process(
         _assert_quotes_match(changed, settings)
     finally:
         reader.close()
+
+
+# --- 2. readers only ever see complete, current versions --------------------------------
+
+
+def _assert_committed(answer: dict, settings, never: set[str] = frozenset()) -> None:
+    """Every citation is of a committed article, its quote is the article's text at its
+    offsets, and it names the version it was checked against."""
+    assert answer["ok"], answer
+    index = Index(settings)
+    records = index.records()
+    for c in answer["citations"]:
+        assert c["article_id"] not in never, c
+        assert c["article_id"] in records, f"cited {c['article_id']}, which has no record"
+        article = index.get_article(c["article_id"])
+        assert article.text[c["start"] : c["end"]] == c["quote"], c
+        assert c["version"] == records[c["article_id"]].content_hash, c
+    for aid in answer["passages"]:
+        assert aid not in never and aid in records, aid
+
+
+def _ask_cli(question: str, env: dict[str, str]) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-m", "rag", "ask", question, "--json"],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **MODEL, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    answer = json.loads(out.stdout)
+    return {"ok": True, "citations": answer["citations"], "passages": []}
+
+
+@pytest.mark.slow
+def test_searches_during_and_after_a_killed_ingest_see_only_committed_versions(
+    tmp_path, news, make_settings
+):
+    env = {"RAG_INDEX_DIR": str(tmp_path / "idx")}
+    settings = make_settings(index_dir=tmp_path / "idx")
+    _ingest(news, env)
+    reader = Reader(env)
+    try:
+        # Chunks of a changed and of a new article written, their records not yet.
+        article_file(news, "tram.txt", "2025-09-08", TRAM_NEW)
+        article_file(news, "zoo.txt", "2025-09-09", ZOO)
+        writer = paused_ingest("records", tmp_path / "f1", [str(news), "-q"], env)
+        for question in ("Straßenbahnlinie Graz gesperrt Defekt", "Pinguine Alpenzoo Innsbruck"):
+            _assert_committed(reader.ask(question), settings, never={"zoo.txt"})
+        _assert_committed(_ask_cli("Pinguine Alpenzoo Innsbruck", env), settings, {"zoo.txt"})
+        writer.kill()  # SIGKILL between the chunks and their records
+        for question in ("Straßenbahnlinie Graz gesperrt Defekt", "Pinguine Alpenzoo Innsbruck"):
+            _assert_committed(reader.ask(question), settings, never={"zoo.txt"})
+
+        # New records written, the replaced version's chunks not yet deleted.
+        writer = paused_ingest("old-chunks", tmp_path / "f2", [str(news), "-q"], env)
+        assert Index(settings).get_article("tram.txt").text == TRAM_NEW
+        answer = reader.ask("Bürgermeister Graz eröffnete Straßenbahnlinie Puntigam")
+        _assert_committed(answer, settings)
+        assert all("Puntigam" not in c["quote"] for c in answer["citations"]), answer
+        writer.kill()
+        _assert_committed(reader.ask("Straßenbahnlinie Graz Puntigam"), settings)
+    finally:
+        reader.close()
+
+
+def _show_article_script(key: str, article_id: str, quote: str, start: int, version: str):
+    import app
+    from rag.answer import Citation
+
+    cite = Citation(
+        n=1,
+        article_id=article_id,
+        title="",
+        date=None,
+        source="",
+        quote=quote,
+        start=start,
+        end=start + len(quote),
+        supported=True,
+        support=1.0,
+        version=version,
+    )
+    app.show_article(cite, key, "fingerprint")
+
+
+@pytest.mark.parametrize("same_version", [True, False])
+def test_article_view_tells_when_the_article_changed_since_the_answer(
+    sample_settings, same_version
+):
+    from streamlit.testing.v1 import AppTest
+
+    index = Index(sample_settings)
+    article_id = next(iter(index.records()))
+    article = index.get_article(article_id)
+    quote = article.text[10:60]
+    version = article.version if same_version else "an-older-version"
+    at = AppTest.from_function(
+        _show_article_script,
+        args=(sample_settings.model_dump_json(), article_id, quote, 10, version),
+        default_timeout=60,
+    ).run()
+    assert not at.exception, at.exception
+    notices = " ".join(i.value for i in at.info)
+    assert ("has changed since this answer" in notices) is not same_version
