@@ -72,8 +72,9 @@ def _assistant(make_assistant, base):
     )
 
 
-def test_llm_answer_streams_from_a_real_server(llama_server, make_assistant):
+def test_llm_answer_streams_from_a_real_server(llama_server, make_assistant, qa_parts):
     base, log = llama_server
+    index, _ = qa_parts
     assistant = _assistant(make_assistant, base)
     assert assistant.llm_status().reachable is True
     events = list(assistant.stream("What did Peskow say about NATO troops?"))
@@ -84,11 +85,13 @@ def test_llm_answer_streams_from_a_real_server(llama_server, make_assistant):
     assert len(tokens) >= 3  # streamed, not one block
     assert len(tokens) <= MAX_TOKENS + 2  # one chunk per token: max_tokens was honoured
     assert "POST /v1/chat/completions" in log.read_text(errors="replace")
-    # whatever the model cited, only numbers of real sources survive, each mapped to a passage
-    n = len(answer.passages)
-    assert all(1 <= c.n <= n for c in answer.citations)
+    # whatever the model cited, only numbers of real sources survive, numbered 1..k in the
+    # order cited, each one a passage given to the model, quoted exactly from its article
+    assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+    given = {(p.article_id, p.start, p.end) for p in answer.passages}
     for c in answer.citations:
-        assert c.quote == answer.passages[c.n - 1].text
+        assert (c.article_id, c.start, c.end) in given
+        assert index.get_article(c.article_id).text[c.start : c.end] == c.quote
 
 
 def test_real_server_output_goes_through_citation_cleaning(llama_server, make_assistant):
