@@ -152,3 +152,26 @@ def test_support_score_separates_parallel_xquad_pairs(data_dir, embedder):
     flagged = sum(s < t for s in mismatched) / len(mismatched)
     assert kept >= 0.65, (kept, correct)
     assert flagged >= 0.6, (flagged, mismatched)
+
+
+SOURCE_WITH_BRACKETS = (
+    "Laut Krapf [2] soll der Bau im Frühjahr beginnen; siehe Fußnote [12] und [1-3]."
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "markers"),
+    [
+        # quoted from the source: data, whichever side of the group matches
+        (f"Der Artikel: „{SOURCE_WITH_BRACKETS}“ [1]", ["[1]"]),
+        ("Krapf zufolge „soll der Bau im Frühjahr beginnen; siehe Fußnote [12]“ [1].", ["[1]"]),
+        # the model's own sentences: markers, even next to the same numbers or names
+        ("Laut Krapf beginnt der Bau im Frühjahr [2].", ["[2]"]),
+        ("Der Bau beginnt im Frühjahr [1][2]. Krapf [2] bestätigt das.", ["[1]", "[2]", "[2]"]),
+        ("[2] Krapf", ["[2]"]),  # too little context to call it a quote
+    ],
+)
+def test_only_brackets_quoted_from_a_source_are_protected(answer, markers):
+    protected = citations.protect_quoted(answer, [SOURCE_WITH_BRACKETS])
+    assert citations.unprotect(protected) == answer
+    assert [m.group(0) for m in citations._GROUP.finditer(protected)] == markers
