@@ -48,7 +48,7 @@ def test_bad_values_name_the_variable(monkeypatch, var, value):
 def test_e5_models_get_their_prefixes_by_default():
     e5 = Settings(_env_file=None, embedding_model="intfloat/multilingual-e5-small")
     assert (e5.query_prefix, e5.passage_prefix) == ("query: ", "passage: ")
-    mini = Settings(_env_file=None)
+    mini = Settings(_env_file=None, embedding_model="sentence-transformers/all-MiniLM-L6-v2")
     assert (mini.query_prefix, mini.passage_prefix) == ("", "")
     custom = Settings(_env_file=None, embedding_query_prefix="Q: ")
     assert custom.query_prefix == "Q: "
