@@ -187,3 +187,16 @@ def test_the_embedding_model_is_part_of_an_articles_version(make_settings):
     e5 = version_hash(article, make_settings())
     assert e5 != version_hash(article, make_settings(embedding_model="all-MiniLM-L6-v2"))
     assert e5 == version_hash(article, make_settings())
+
+
+def test_an_index_with_unmeasured_chunks_reports_truncation_as_unknown(make_settings):
+    """Chunks written before token counts were stored: unknown (null), not 0."""
+    import numpy as np
+
+    from rag import schema
+    from rag.store import Index
+
+    index = Index(make_settings())
+    article = schema.Article(id="a", text="Ein Satz. Noch einer.")
+    index.write_articles([(article, "v1", [(0, 9), (10, 21)], np.ones((2, 4)), "t")])
+    assert index.stats().truncated_chunks is None
