@@ -7,6 +7,10 @@ first and record last (see rag.store), and the old version is deleted after the 
 is in, so a run killed at any moment leaves nothing that the next run's
 `Index.reconcile()` cannot clean up.
 
+`--rebuild` writes a new generation of the index aside (rag.store `Index.aside`) and
+switches readers to it only when it is complete; a killed rebuild leaves the old index
+serving and its partial generation is dropped by the next run.
+
 Scope of removal: an indexed article disappears when its file lies under one of the
 paths given to this run and the article was not read again (deleted file or record).
 Articles from other folders, and from files that failed to read this time, are kept.
@@ -270,9 +274,12 @@ def sync_articles(
 def _sync(articles, settings, in_scope, rebuild, dry_run, remove_missing, index, embedder):
     started = time.perf_counter()
     summary = Summary(dry_run=dry_run)
-    index = index or Index(settings)
-    if rebuild and not dry_run:
-        index.drop()
+    served = index or Index(settings)  # what readers use while this run writes
+    index = served
+    if not dry_run:
+        served.drop_abandoned()  # generations of killed rebuilds
+        if rebuild:  # build a new generation aside; readers keep the old one until done
+            index = served.aside()
     from rag.embeddings import model_may_be
 
     wanted = embedder.model_id if embedder is not None else settings.embedding_model
@@ -317,6 +324,8 @@ def _sync(articles, settings, in_scope, rebuild, dry_run, remove_missing, index,
             summary.removed.append(aid)
     if not dry_run:
         index.mark_refreshed()
+        if index is not served:
+            served.switch_to(index)
     summary.seconds = time.perf_counter() - started
     return summary
 

@@ -25,6 +25,8 @@ MINILM_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 # The article records live in the collection "<collection><ARTICLES_SUFFIX>" (rag/store.py).
 ARTICLES_SUFFIX = "-articles"
+# `ingest --rebuild` builds "<collection>.g<6 hex digits>" (+ ARTICLES_SUFFIX) aside.
+GENERATION_SUFFIX_LEN = len(".g000000")
 
 
 class SettingsError(Exception):
@@ -179,12 +181,12 @@ class Settings(BaseSettings):
     @classmethod
     def _chroma_collection_name(cls, value: str) -> str:
         # Chroma's rules (chromadb's check_index_name and its Rust validator), applied to
-        # the name and to the derived "<name>-articles" collection.
-        derived = f"{value}{ARTICLES_SUFFIX}"
-        if len(value) < 3 or len(derived) > 63:
+        # the name and to the longest derived one, a rebuild's "<name>.g…-articles".
+        extra = GENERATION_SUFFIX_LEN + len(ARTICLES_SUFFIX)
+        if len(value) < 3 or len(value) + extra > 63:
             raise ValueError(
-                f"must be 3 to {63 - len(ARTICLES_SUFFIX)} characters long (got {len(value)}); "
-                f"the index also uses '<name>{ARTICLES_SUFFIX}', which Chroma limits to 63"
+                f"must be 3 to {63 - extra} characters long (got {len(value)}); the index "
+                f"also uses '<name>.g<6 hex>{ARTICLES_SUFFIX}', which Chroma limits to 63"
             )
         if not re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9._-]*[a-zA-Z0-9]", value):
             raise ValueError(

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import re
 import threading
 import uuid
 from collections import Counter
@@ -26,12 +27,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag import schema
-from rag.settings import Settings
+from rag.settings import ARTICLES_SUFFIX, Settings
 
 MODEL_KEY = "embedding_model"
 DIM_KEY = "embedding_dim"
 REFRESH_KEY = "last_refresh"
 GENERATION_KEY = "generation"  # random per refresh: two refreshes in one second still differ
+# A rebuild writes collections "<name>.g<6 hex>" (+ ARTICLES_SUFFIX) and then points the
+# collection "<name>-pointer" at them (metadata SERVING_KEY); no pointer = "<name>" itself.
+POINTER_SUFFIX = "-pointer"
+SERVING_KEY = "serving"
 _PAGE = 2000  # rows per get() page when scanning a collection
 # The embedded index's files whose change means another process wrote (SQLite and its log).
 _DB_FILES = ("chroma.sqlite3", "chroma.sqlite3-wal")
@@ -113,24 +118,56 @@ def connect(settings: Settings):
             f"RAG_INDEX_DIR: {blocker} is a file, not a folder. Set RAG_INDEX_DIR to a folder "
             "(it is created when missing), or move the file away."
         )
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".write-test"
-        probe.write_text("ok")
-        probe.unlink()
+    try:  # readers write nothing: an index in a read-only folder still answers
+        if not path.is_dir():
+            path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StoreError(
             f"The index folder {path} is not usable: {exc.strerror or exc}. "
             "Set RAG_INDEX_DIR to a writable folder."
         ) from exc
+    opened = _snapshot(path) if _read_only(path) else path
     try:
-        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+        return chromadb.PersistentClient(path=str(opened), settings=chroma_settings)
     except Exception as exc:  # noqa: BLE001
         raise StoreError(
             f"Cannot open the Chroma index in {path}: {exc}. If the folder holds something "
             "else or a damaged index, point RAG_INDEX_DIR elsewhere or delete the folder "
             "and run `python -m ingest` again."
         ) from exc
+
+
+def _read_only(path) -> bool:
+    """An existing index this process may not write (permissions, immutable files)."""
+    db = path / _DB_FILES[0]
+    return db.exists() and not (os.access(path, os.W_OK) and os.access(db, os.W_OK))
+
+
+def _snapshot(path):
+    """A private copy of a read-only index, removed at exit.
+
+    Chroma's embedded client writes to its folder even to read (its database on opening,
+    vector files on the first query), so a read-only index is read through a copy; the
+    copy is taken again when the original changes (see `Index.refresh`).
+    """
+    import atexit
+    import shutil
+    import sqlite3
+    import tempfile
+    from pathlib import Path
+
+    copy = Path(tempfile.mkdtemp(prefix="rag-index-"))
+    atexit.register(shutil.rmtree, copy, True)
+    for entry in path.iterdir():
+        if entry.is_dir():
+            shutil.copytree(entry, copy / entry.name)
+    source = sqlite3.connect(f"{(path / _DB_FILES[0]).as_uri()}?mode=ro", uri=True)
+    try:
+        with sqlite3.connect(copy / _DB_FILES[0]) as target:
+            source.backup(target)  # consistent even if someone may write the original
+    finally:
+        source.close()
+    return copy
 
 
 def incomplete(
@@ -171,14 +208,16 @@ class Index:
     deleted chunks, whose rows come back as None, and no new chunks).
     """
 
-    def __init__(self, settings: Settings, client=None) -> None:
+    def __init__(self, settings: Settings, client=None, generation: str | None = None) -> None:
         self.settings = settings
         self.client = client if client is not None else connect(settings)
         self.name = settings.collection
+        self.generation = generation  # fixed (a rebuild's target) or resolved (None)
         self._chunks = None
         self._articles = None
         self._lock = threading.Lock()
         self._seen = self._disk_state()
+        self.current = f"{self.name}.g{generation}" if generation else self._serving()
 
     # --- other processes' writes ---------------------------------------------
     def _disk_state(self) -> tuple | None:
@@ -203,7 +242,10 @@ class Index:
         """Reopen the embedded client if another process wrote since (or `force`);
         True when it did."""
         state = self._disk_state()
-        if state is None or (state == self._seen and not force):
+        if state is None:  # a server: no files to watch, only the pointer
+            self._follow_pointer()
+            return False
+        if state == self._seen and not force:
             return False
         with self._lock:
             if state == self._seen and not force:
@@ -212,33 +254,87 @@ class Index:
             self.client = connect(self.settings)
             self._chunks = self._articles = None
             self._seen = state
+        self._follow_pointer()
         return True
 
     # --- collections -------------------------------------------------------
+    def _serving(self) -> str:
+        """The chunk collection readers use: the pointer's generation, else the base name."""
+        try:
+            pointer = self.client.get_collection(f"{self.name}{POINTER_SUFFIX}")
+        except Exception:  # noqa: BLE001 - no pointer: never rebuilt aside
+            return self.name
+        generation = (pointer.metadata or {}).get(SERVING_KEY)
+        return f"{self.name}.g{generation}" if generation else self.name
+
+    def _follow_pointer(self) -> None:
+        if self.generation is None:
+            current = self._serving()
+            if current != self.current:  # a rebuild was switched in
+                self.current = current
+                self._chunks = self._articles = None
+
+    def _collection(self, name: str, **create):
+        """Open a collection; create it only when missing (readers of an index write nothing)."""
+        try:
+            return self.client.get_collection(name, embedding_function=None)
+        except Exception:  # noqa: BLE001 - missing: chromadb raises NotFoundError or ValueError
+            pass
+        try:
+            return self.client.get_or_create_collection(name, embedding_function=None, **create)
+        except Exception as exc:  # noqa: BLE001
+            raise StoreError(
+                f"The index at {self.settings.index_location} has no collection {name!r} and "
+                f"it cannot be created ({exc}). Fill the index with `python -m ingest` from an "
+                "account that may write it."
+            ) from exc
+
     @property
     def chunks(self):
         if self._chunks is None:
-            self._chunks = self.client.get_or_create_collection(
-                self.name,
-                configuration={"hnsw": {"space": "cosine"}},
-                embedding_function=None,
+            self._chunks = self._collection(
+                self.current, configuration={"hnsw": {"space": "cosine"}}
             )
         return self._chunks
 
     @property
     def articles(self):
         if self._articles is None:
-            self._articles = self.client.get_or_create_collection(
-                f"{self.name}-articles", embedding_function=None
-            )
+            self._articles = self._collection(f"{self.current}{ARTICLES_SUFFIX}")
         return self._articles
 
-    def drop(self) -> None:
-        """Delete both collections (for --rebuild)."""
-        for name in (self.name, f"{self.name}-articles"):
+    def aside(self) -> Index:
+        """A new, empty generation of this index, invisible to readers until `switch_to`."""
+        return Index(self.settings, client=self.client, generation=uuid.uuid4().hex[:6])
+
+    def switch_to(self, target: Index) -> None:
+        """Point readers at `target`'s complete generation, then drop the one it replaces."""
+        old = self.current
+        pointer = self.client.get_or_create_collection(
+            f"{self.name}{POINTER_SUFFIX}", embedding_function=None
+        )
+        pointer.modify(metadata={SERVING_KEY: target.generation})  # the switch: one write
+        self.current = target.current
+        self._chunks = self._articles = None
+        self._drop([old, f"{old}{ARTICLES_SUFFIX}"])
+
+    def drop_abandoned(self) -> list[str]:
+        """Drop collections of this index that readers do not use: generations of killed
+        rebuilds, and the ones a switch replaced if it was killed before dropping them."""
+        ours = re.compile(
+            rf"{re.escape(self.name)}(\.g[0-9a-f]{{6}})?({re.escape(ARTICLES_SUFFIX)})?"
+        )
+        keep = {self.current, f"{self.current}{ARTICLES_SUFFIX}"}
+        names = [getattr(c, "name", c) for c in self.client.list_collections()]
+        gone = [n for n in names if ours.fullmatch(n) and n not in keep]
+        self._drop(gone)
+        return gone
+
+    def _drop(self, names: Sequence[str]) -> None:
+        for name in names:
             with contextlib.suppress(Exception):  # a missing collection is fine
                 self.client.delete_collection(name)
-        self._chunks = self._articles = None
+        self._wrote()
 
     def _meta(self) -> dict:
         """The chunk collection's metadata as stored now (a handle keeps a snapshot)."""

@@ -4,6 +4,7 @@ when complete. Real Chroma, real processes, real SIGKILL (see tests/ingest_pause
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -405,3 +406,97 @@ def test_article_view_tells_when_the_article_changed_since_the_answer(
     assert not at.exception, at.exception
     notices = " ".join(i.value for i in at.info)
     assert ("has changed since this answer" in notices) is not same_version
+
+
+# --- 10. a rebuild is built aside and switched in when complete ---------------------------
+
+
+def _collections(settings) -> list[str]:
+    return sorted(c.name for c in Index(settings).client.list_collections())
+
+
+@pytest.mark.slow
+def test_rebuild_serves_the_old_index_until_it_is_complete_and_a_killed_one_is_cleaned_up(
+    tmp_path, news, make_settings
+):
+    env = {"RAG_INDEX_DIR": str(tmp_path / "idx")}
+    settings = make_settings(index_dir=tmp_path / "idx")
+    _ingest(news, env)
+    before = _collections(settings)
+    reader = Reader(env)
+    try:
+        rebuild = paused_ingest("records", tmp_path / "f1", [str(news), "-q", "--rebuild"], env)
+        answer = reader.ask("Straßenbahnlinie Graz Bürgermeister")
+        assert answer["ok"] and answer["citations"], answer  # not "the index is empty"
+        assert Index(settings).stats().articles == 2
+        rebuild.kill()
+        answer = reader.ask("Straßenbahnlinie Graz Bürgermeister")
+        assert answer["ok"] and answer["citations"], answer
+        assert len(_collections(settings)) > len(before)  # the abandoned generation
+
+        _ingest(news, env)  # the next run removes it
+        assert _collections(settings) == before
+
+        _ingest(news, env, "--rebuild")
+        after = _collections(settings)
+        assert len(after) == len(before) + 1  # the new generation and its pointer
+        assert not set(after) & {settings.collection, f"{settings.collection}-articles"}
+        answer = reader.ask("Brand in der Altstadt von Salzburg")
+        assert answer["ok"] and answer["citations"][0]["article_id"] == "fire.txt", answer
+        assert_consistent(Index(settings))
+    finally:
+        reader.close()
+
+
+@contextlib.contextmanager
+def read_only(folder: Path):
+    """Make a folder tree unwritable, also for root (chattr +i), for the block; or skip."""
+    import shutil
+    import stat
+
+    if os.geteuid() == 0:  # root ignores permissions, not the immutable attribute
+        chattr = shutil.which("chattr")
+        if not chattr:
+            pytest.skip("running as root without chattr: cannot make a folder read-only")
+        made = subprocess.run([chattr, "-R", "+i", str(folder)], capture_output=True, text=True)
+        if made.returncode != 0:
+            pytest.skip(f"running as root and chattr +i failed: {made.stderr.strip()}")
+        try:
+            yield
+        finally:
+            subprocess.run([chattr, "-R", "-i", str(folder)], check=True)
+        return
+    paths = [folder, *folder.rglob("*")]
+    modes = {p: p.stat().st_mode for p in paths}
+    for p in paths:
+        p.chmod(modes[p] & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+    try:
+        yield
+    finally:
+        for p in reversed(paths):
+            p.chmod(modes[p])
+
+
+def _folder_state(folder: Path) -> list:
+    return sorted(
+        (str(p.relative_to(folder)), p.stat().st_size, p.stat().st_mtime_ns)
+        for p in [folder, *folder.rglob("*")]
+    )
+
+
+@pytest.mark.slow
+def test_a_valid_index_in_a_read_only_folder_answers_questions(tmp_path):
+    from tests.conftest import SAMPLE_CORPUS
+
+    index_dir = tmp_path / "idx"
+    env = {"RAG_INDEX_DIR": str(index_dir)}
+    _ingest(SAMPLE_CORPUS, env)
+    before = _folder_state(index_dir)
+    with read_only(index_dir):
+        asked = Proc(["rag", "ask", "Was sagte Peskow?", "--json"], env)
+        assert asked.finish() == 0, asked.stderr
+        assert json.loads(asked.stdout)["citations"], asked.stdout
+        stats = Proc(["rag", "stats", "--json"], env)
+        assert stats.finish() == 0, stats.stderr
+        assert json.loads(stats.stdout)["articles"] == 1
+    assert _folder_state(index_dir) == before
