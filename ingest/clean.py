@@ -201,13 +201,14 @@ def _iso(year: str, month: str | int, day: str) -> str | None:
         return None
 
 
-# --- content_hash -------------------------------------------------------------------
+# --- text_hash ----------------------------------------------------------------------
 
 
-def content_hash(text: str) -> str:
-    """SHA-256 hex digest of cleaned text: the one fingerprint for change and duplicate checks.
+def text_hash(text: str) -> str:
+    """SHA-256 hex digest of cleaned text alone, for duplicate checks (an article's
+    version, which also covers its metadata, is `ingest.pipeline.version_hash`).
 
-    >>> content_hash("Hallo")[:16]
+    >>> text_hash("Hallo")[:16]
     '753692ec36adb4c7'
     """
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -1,8 +1,8 @@
 """Incremental ingest: corpus files (or any articles) -> chunks -> embeddings -> Chroma.
 
 One pass over the sources, streaming: articles are read, compared with the index by
-content hash, and only new or changed ones are chunked and embedded, in batches, so
-memory stays flat however large the corpus is. Each article version is written chunks
+version (`version_hash`), and only new or changed ones are chunked and embedded, in
+batches, so memory stays flat however large the corpus is. Each article version is written chunks
 first and record last (see rag.store), and the old version is deleted after the new one
 is in, so a run killed at any moment leaves nothing that the next run's
 `Index.reconcile()` cannot clean up.
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.chunk import chunk_spans, token_fits
-from ingest.clean import content_hash as text_hash
+from ingest.clean import text_hash
 from ingest.readers import Problem, ReadOptions, read_file, stored_path, unescape_name, walk
 from rag import schema
 from rag.settings import Settings
@@ -320,7 +320,7 @@ def _sync(articles, settings, in_scope, rebuild, dry_run, remove_missing, index,
             if aid in seen or not in_scope(rec):
                 continue
             if not dry_run:
-                index.remove_article(aid, groups.get((aid, rec.content_hash), []))
+                index.remove_article(aid, groups.get((aid, rec.version), []))
             summary.removed.append(aid)
     if not dry_run:
         index.mark_refreshed()
@@ -345,7 +345,7 @@ def _consider(article, records, groups, text_owner, seen, summary, writer, setti
     seen.add(article.id)
     version = version_hash(article, settings)
     rec = records.get(article.id)
-    if rec is not None and rec.content_hash == version:
+    if rec is not None and rec.version == version:
         summary.unchanged += 1
         return
     fits = token_fits(article.text, article.title, writer.model())
@@ -353,7 +353,7 @@ def _consider(article, records, groups, text_owner, seen, summary, writer, setti
     if not spans:
         summary.failed.append(Problem(article.path, None, "no text left after cleaning"))
         return
-    old = groups.get((article.id, rec.content_hash), []) if rec else []
+    old = groups.get((article.id, rec.version), []) if rec else []
     item = _Pending(article, version, th, spans, old, is_new=rec is None)
     if dry_run:
         (summary.added if item.is_new else summary.updated).append(article.id)

@@ -235,7 +235,7 @@ class Retriever:
             return
         got = self.index.articles.get(ids=ids, include=["metadatas"])
         committed = {
-            aid: str(meta.get(schema.CONTENT_HASH, ""))
+            aid: str(meta.get(schema.VERSION, ""))
             for aid, meta in zip(got["ids"], got["metadatas"], strict=True)
             if meta is not None
         }

@@ -13,7 +13,9 @@ DATE_INT = "date_int"  # YYYYMMDD as int for range filters, 0 when unknown
 SOURCE = "source"
 URL = "url"
 PATH = "path"
-CONTENT_HASH = "content_hash"  # version of the article: text and metadata
+# The article version (text, metadata, chunk recipe), under the key the first release
+# stored it as, so indexes built then keep working.
+VERSION = "content_hash"
 TEXT_HASH = "text_hash"  # the cleaned text alone, for duplicate detection (article records)
 CHUNK_INDEX = "chunk"
 N_CHUNKS = "n_chunks"
@@ -23,13 +25,13 @@ TOKENS = "tokens"  # tokens the embedding model was given for the chunk (before 
 TRUNCATED = "truncated"  # True when that exceeded the model's window (the end was cut off)
 
 
-def chunk_id(article_id: str, content_hash: str, index: int) -> str:
+def chunk_id(article_id: str, version: str, index: int) -> str:
     """Stable id of one chunk: article id, content version, chunk number.
 
     >>> chunk_id("000_5949ef0a0ed3a1cb.txt", "3f9a0c1d2e4b5a6c7d8e", 2)
     '000_5949ef0a0ed3a1cb.txt#3f9a0c1d2e4b-0002'
     """
-    return f"{article_id}#{content_hash[:12]}-{index:04d}"
+    return f"{article_id}#{version[:12]}-{index:04d}"
 
 
 def date_to_int(iso_date: str | None) -> int:
@@ -54,7 +56,7 @@ class Article:
     path: str = ""
     version: str = ""  # the committed version this text belongs to ("" when not read back)
 
-    def metadata(self, content_hash: str) -> dict[str, str | int]:
+    def metadata(self, version: str) -> dict[str, str | int]:
         """Chroma metadata for this article (no None values: Chroma rejects them)."""
         return {
             ARTICLE_ID: self.id,
@@ -64,7 +66,7 @@ class Article:
             SOURCE: self.source,
             URL: self.url,
             PATH: self.path,
-            CONTENT_HASH: content_hash,
+            VERSION: version,
         }
 
     @classmethod
@@ -77,7 +79,7 @@ class Article:
             source=str(meta.get(SOURCE, "")),
             url=str(meta.get(URL, "")),
             path=str(meta.get(PATH, "")),
-            version=str(meta.get(CONTENT_HASH, "")),
+            version=str(meta.get(VERSION, "")),
         )
 
 
@@ -111,5 +113,5 @@ class Passage:
             source=str(meta.get(SOURCE, "")),
             url=str(meta.get(URL, "")),
             score=score,
-            version=str(meta.get(CONTENT_HASH, "")),
+            version=str(meta.get(VERSION, "")),
         )

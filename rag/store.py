@@ -54,7 +54,7 @@ class ModelMismatch(StoreError):
 @dataclass(frozen=True)
 class ArticleRecord:
     article_id: str
-    content_hash: str
+    version: str  # of the article's text and metadata (ingest.pipeline.version_hash)
     n_chunks: int
     path: str
     date: str
@@ -177,7 +177,7 @@ def incomplete(
     return sorted(
         aid
         for aid, rec in records.items()
-        if len(groups.get((aid, rec.content_hash), ())) != rec.n_chunks
+        if len(groups.get((aid, rec.version), ())) != rec.n_chunks
     )
 
 
@@ -412,7 +412,7 @@ class Index:
         for _id, meta in self._scan(self.articles, ["metadatas"]):
             out[_id] = ArticleRecord(
                 article_id=_id,
-                content_hash=str(meta[schema.CONTENT_HASH]),
+                version=str(meta[schema.VERSION]),
                 n_chunks=int(meta[schema.N_CHUNKS]),
                 path=str(meta.get(schema.PATH, "")),
                 date=str(meta.get(schema.DATE, "")),
@@ -421,10 +421,10 @@ class Index:
         return out
 
     def chunk_versions(self) -> dict[tuple[str, str], list[str]]:
-        """Chunk ids grouped by (article id, content hash)."""
+        """Chunk ids grouped by (article id, version)."""
         groups: dict[tuple[str, str], list[str]] = {}
         for cid, meta in self._scan(self.chunks, ["metadatas"]):
-            key = (str(meta[schema.ARTICLE_ID]), str(meta[schema.CONTENT_HASH]))
+            key = (str(meta[schema.ARTICLE_ID]), str(meta[schema.VERSION]))
             groups.setdefault(key, []).append(cid)
         return groups
 
@@ -489,16 +489,16 @@ class Index:
         """Store article versions: all their chunks first, then their records (the commit
         point), each in as few Chroma calls as the batch limit allows.
 
-        Each item is (article, content hash, chunk spans, chunk vectors, text hash); spans
+        Each item is (article, version, chunk spans, chunk vectors, text hash); spans
         are (start, end) offsets into `article.text`. `chunk_meta`, if given, holds extra
         metadata per item and chunk (token counts). Returns the number of chunks written.
         """
         ids, vectors, documents, metadatas = [], [], [], []
-        for k, (article, content_hash, spans, embeddings, _) in enumerate(items):
-            base = article.metadata(content_hash)
+        for k, (article, version, spans, embeddings, _) in enumerate(items):
+            base = article.metadata(version)
             n = len(spans)
             extra = chunk_meta[k] if chunk_meta is not None else [{}] * n
-            ids += [schema.chunk_id(article.id, content_hash, i) for i in range(n)]
+            ids += [schema.chunk_id(article.id, version, i) for i in range(n)]
             vectors.append(np.asarray(embeddings, dtype=np.float32).reshape(n, -1))
             documents += [article.text[s:e] for s, e in spans]
             metadatas += [
@@ -563,7 +563,7 @@ class Index:
         counts = Counter()
         for (aid, h), ids in list(groups.items()):
             rec = records.get(aid)
-            if rec is None or rec.content_hash != h:
+            if rec is None or rec.version != h:
                 self.delete_chunks(ids)  # orphan: no record points at this version
                 removed += len(ids)
                 del groups[(aid, h)]
@@ -571,7 +571,7 @@ class Index:
                 counts[aid] = len(ids)
         for aid, rec in list(records.items()):
             if counts.get(aid, 0) != rec.n_chunks:  # half-written: redo from scratch
-                ids = groups.pop((aid, rec.content_hash), [])
+                ids = groups.pop((aid, rec.version), [])
                 self.remove_article(aid, ids)
                 removed += len(ids)
                 del records[aid]

@@ -9,7 +9,7 @@ import pytest
 
 import ingest.clean
 import ingest.readers.text
-from ingest.clean import clean_text, content_hash, derive_title, parse_date
+from ingest.clean import clean_text, derive_title, parse_date, text_hash
 
 
 @pytest.mark.parametrize("module", [ingest.clean, ingest.readers.text])
@@ -211,17 +211,17 @@ def test_unparseable_dates_give_none(value):
     assert parse_date(value) is None
 
 
-# --- content_hash --------------------------------------------------------------------
+# --- text_hash -----------------------------------------------------------------------
 
 
-def test_content_hash_is_sha256_hex_and_changes_with_any_character():
-    h = content_hash("Grüße aus Wien.")
+def test_text_hash_is_sha256_hex_and_changes_with_any_character():
+    h = text_hash("Grüße aus Wien.")
     assert len(h) == 64 and set(h) <= set("0123456789abcdef")
-    assert h == content_hash("Grüße aus Wien.")
-    assert h != content_hash("Grüße aus Wien!")
+    assert h == text_hash("Grüße aus Wien.")
+    assert h != text_hash("Grüße aus Wien!")
 
 
-def test_content_hash_of_cleaned_text_ignores_markup_and_normalisation():
+def test_text_hash_of_cleaned_text_ignores_markup_and_normalisation():
     a = clean_text("<p>Grüße&nbsp;aus Wien.</p>")
     b = clean_text(unicodedata.normalize("NFD", "Grüße aus  Wien."))
-    assert content_hash(a) == content_hash(b)
+    assert text_hash(a) == text_hash(b)

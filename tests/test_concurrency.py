@@ -316,7 +316,7 @@ def _assert_committed(answer: dict, settings, never: set[str] = frozenset()) -> 
         assert c["article_id"] in records, f"cited {c['article_id']}, which has no record"
         article = index.get_article(c["article_id"])
         assert article.text[c["start"] : c["end"]] == c["quote"], c
-        assert c["version"] == records[c["article_id"]].content_hash, c
+        assert c["version"] == records[c["article_id"]].version, c
     for aid in answer["passages"]:
         assert aid not in never and aid in records, aid
 

@@ -53,7 +53,7 @@ def assert_consistent(index: Index) -> None:
     groups = index.chunk_versions()
     for (aid, version), ids in groups.items():
         assert aid in records, f"orphan chunks of {aid}"
-        assert records[aid].content_hash == version, f"stale version of {aid} still indexed"
+        assert records[aid].version == version, f"stale version of {aid} still indexed"
         assert len(ids) == records[aid].n_chunks, f"{aid} is half-written"
     assert {aid for aid, _ in groups} == set(records)
     assert index.chunks.count() == sum(r.n_chunks for r in records.values())
@@ -102,13 +102,13 @@ def test_reingest_of_unchanged_corpus_embeds_nothing(corpus, make_settings, embe
 def test_changed_article_has_its_old_chunks_replaced(corpus, make_settings, embedder):
     settings = make_settings()
     run_ingest([corpus], settings, embedder=embedder)
-    before = Index(settings).records()["kurz.txt"].content_hash
+    before = Index(settings).records()["kurz.txt"].version
     article_file(corpus, "kurz.txt", "2025-09-06", "Die Linie wurde wegen eines Defekts gesperrt.")
     summary = run_ingest([corpus], settings, embedder=embedder)
     assert summary.updated == ["kurz.txt"] and summary.unchanged == 1
     index = Index(settings)
     assert_consistent(index)
-    assert index.records()["kurz.txt"].content_hash != before
+    assert index.records()["kurz.txt"].version != before
     texts = [t for _, t, m in index.iter_chunks() if m[schema.ARTICLE_ID] == "kurz.txt"]
     assert texts == ["Die Linie wurde wegen eines Defekts gesperrt."]
 
@@ -426,3 +426,15 @@ def test_querying_with_another_model_names_the_rebuild_command(sample_settings, 
     out = _run_cli(["rag", "ask", "What did Peskow say?"], env)
     assert out.returncode == 1 and "Traceback" not in out.stderr
     assert "--rebuild" in out.stderr and "multilingual-e5" in out.stderr
+
+
+def test_indexes_of_the_first_release_keep_working_the_version_key_is_unchanged(
+    corpus, make_settings, embedder
+):
+    """The article version is stored under "content_hash", as the first release did."""
+    settings = make_settings()
+    run_ingest([corpus], settings, embedder=embedder)
+    index = Index(settings)
+    _cid, _text, meta = next(index.iter_chunks())
+    assert schema.VERSION == "content_hash"
+    assert meta["content_hash"] == index.records()[meta[schema.ARTICLE_ID]].version
