@@ -6,8 +6,10 @@ markup in `rag.ui`; this file wires Streamlit widgets to them.
 Loaded once per process and shared by every browser tab (`st.cache_resource`, keyed by
 the settings): the Chroma index and the Assistant (embedding model, keyword index, LLM
 client). "Refresh corpus" runs the same ingest as `python -m ingest` with the Assistant's
-embedding model, then rebuilds the retriever's keyword index; the cached statistics and
-article texts are keyed by the index fingerprint, so every tab sees the new content.
+embedding model, under the same writer lock (it refuses, never waits, while another ingest
+writes), then rebuilds the retriever's keyword index; the cached statistics and article
+texts are keyed by the index fingerprint, which also notices ingests by other processes,
+so every tab sees the new content without a restart.
 
 Everything that comes from articles or from a model is rendered as text
 (`rag.ui.safe_markdown`); the only HTML this app writes is its own highlight markup.
