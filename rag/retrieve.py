@@ -13,7 +13,8 @@ Flow of `Retriever.search`:
 4. every candidate gets both scores: BM25 from the full score vector, the cosine of
    keyword-only candidates from their stored embeddings; candidate texts and metadata are
    always read from Chroma, so a keyword hit for a chunk deleted a moment ago is dropped;
-5. the two are fused with a per-query keyword weight (see `rag.fusion`);
+5. the two are standardised within the pool and added, BM25 with a per-query weight
+   (see `rag.fusion`);
 6. an optional cross-encoder reorders the best few; near-duplicates are collapsed.
 
 Shortcuts: the candidate pool is a fixed number per signal (`CANDIDATES`), which bounds
@@ -155,8 +156,15 @@ class Retriever:
         if "dense" not in self.signals:
             weight = 1.0
         self._keep_committed(pool)
-        for p in pool.values():
-            p.scores["fused"] = fusion.fuse(p.scores["dense"], p.scores["bm25"], best, weight)
+        passages = list(pool.values())
+        fused = fusion.fuse_pool(
+            [p.scores["dense"] for p in passages],
+            [p.scores["bm25"] for p in passages],
+            weight,
+            self.signals,
+        )
+        for p, score in zip(passages, fused, strict=True):
+            p.scores["fused"] = float(score)
             p.scores["keyword_weight"] = weight
             p.score = p.scores["fused"]
         ranked = sorted(pool.values(), key=lambda p: (-p.score, p.chunk_id))
