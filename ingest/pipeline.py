@@ -293,7 +293,8 @@ def _sync(articles, settings, in_scope, rebuild, dry_run, remove_missing, index,
             return embedder
         from rag.embeddings import Embedder
 
-        return Embedder.from_settings(settings)
+        # An incremental run keeps the copy the index was built with; a rebuild starts over.
+        return Embedder.from_settings(settings, built_with=None if rebuild else built_with)
 
     if dry_run:
         records, groups = index.records(), index.chunk_versions()

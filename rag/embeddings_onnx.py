@@ -88,6 +88,7 @@ class OnnxEmbedder(EmbeddingModel):
         batch_size: int = 32,
         quantized: bool = False,
         threads: int | None = None,
+        built_with: str | None = None,
     ) -> None:
         from rag.settings import default_prefixes
 
@@ -98,7 +99,7 @@ class OnnxEmbedder(EmbeddingModel):
         self._run_batch = max(1, min(batch_size, RUN_BATCH))
         self.quantized = quantized
         self.threads = threads or _cores()
-        resolved = resolve_model(model_name)
+        resolved = resolve_model(model_name, built_with)
         # fp32 ONNX gives the torch vectors (cosine >= 0.9999): same index, same id.
         self.model_id = (
             with_variant(resolved.model_id, INT8_VARIANT) if quantized else (resolved.model_id)
@@ -451,11 +452,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     def run(args, settings) -> int:
-        if settings.embedding_backend == "torch":
+        if settings.embedding_runtime == "torch":
             return 0
         resolved = resolve_model(settings.embedding_model)
         folder = _local_folder(settings.embedding_model, resolved.path)
-        path = ensure_exported(folder, quantized=settings.embedding_backend == "onnx-int8")
+        path = ensure_exported(folder, quantized=settings.embedding_runtime == "onnx-int8")
         if not args.quiet:
             print(path)
         return 0

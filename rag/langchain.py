@@ -60,7 +60,7 @@ class HybridRetriever(BaseRetriever):
         from rag.store import Index
 
         index = Index(settings)
-        embedder = Embedder.from_settings(settings)
+        embedder = Embedder.from_settings(settings, built_with=index.embedding_model)
         index.check_model(embedder.model_id, embedder.dimension)
         return cls(retriever=Retriever(settings, index, embedder), **fields)
 

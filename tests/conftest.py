@@ -59,6 +59,15 @@ def embedder():
 
 
 @pytest.fixture(scope="session")
+def e5_torch():
+    """The default model on the sentence-transformers (PyTorch) backend, once per run."""
+    from rag.embeddings import Embedder
+    from rag.settings import Settings
+
+    return Embedder.from_settings(Settings(_env_file=None, embedding_backend="torch"))
+
+
+@pytest.fixture(scope="session")
 def minilm():
     """The real packaged all-MiniLM-L6-v2, loaded once for the whole run."""
     from rag.embeddings import Embedder

