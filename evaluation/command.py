@@ -142,15 +142,17 @@ def _print_table(results, n_questions: int, n_articles: int, n_chunks: int) -> N
 
 def _extractive_answer(embedder, top_k: int):
     """The extractive answer's quoted text for a question and its passages."""
+    from rag.calibration import for_model
     from rag.citations import CachedEncoder
     from rag.extractive import extract
 
+    numbers = for_model(embedder.model_id)
     # Sentences repeat across the two languages' runs: keep them all.
     sentences = CachedEncoder(embedder.encode_passages, size=50_000)
     question = CachedEncoder(embedder.encode_queries, size=10_000)
 
     def answer(q: str, passages) -> str:
-        got = extract(q, list(passages)[:top_k], sentences, question)
+        got = extract(q, list(passages)[:top_k], sentences, question, calibration=numbers)
         return " ".join(quote.text for quote in got.quotes)
 
     return answer

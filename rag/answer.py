@@ -20,6 +20,8 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from rag import citations, prompts
+from rag.calibration import DEFAULT as DEFAULT_CALIBRATION
+from rag.calibration import Calibration
 from rag.extractive import Extract
 from rag.schema import Passage
 from rag.text import sentence_spans
@@ -153,6 +155,7 @@ def compose(
     encode: citations.Encode,
     notices: Sequence[str] = (),
     finished: bool = True,
+    calibration: Calibration = DEFAULT_CALIBRATION,
 ) -> Answer:
     """Clean the citation markers in a model's `text`, check them against `passages`.
 
@@ -183,7 +186,10 @@ def compose(
         by_source.setdefault(n, [])
     cited = [(mapping[n], passages[n - 1], by_source[n]) for n in mapping]
     cites, support_notes = check_citations(
-        cited, encode, unfinished={mapping[n] for n in unfinished if n in mapping}
+        cited,
+        encode,
+        unfinished={mapping[n] for n in unfinished if n in mapping},
+        calibration=calibration,
     )
     answer_text = citations.unprotect(clean)
     return Answer(
@@ -199,12 +205,13 @@ def compose_extract(
     passages: Sequence[Passage],
     encode: citations.Encode,
     notices: Sequence[str] = (),
+    calibration: Calibration = DEFAULT_CALIBRATION,
 ) -> Answer:
     """The Answer for an extractive result: citations come from its quotes, not its text.
 
     The text quotes articles verbatim, brackets and all; it is never parsed for markers.
     """
-    cites, support_notes = check_citations(extract.sources(), encode)
+    cites, support_notes = check_citations(extract.sources(), encode, calibration=calibration)
     return Answer(
         question,
         standalone,
@@ -220,6 +227,7 @@ def check_citations(
     cited: Sequence[tuple[int, Passage, Sequence[str]]],
     encode: citations.Encode,
     unfinished: Container[int] = (),
+    calibration: Calibration = DEFAULT_CALIBRATION,
 ) -> tuple[list[Citation], list[str]]:
     """Citations for (shown number, passage, citing sentences), in number order, with
     the support check of each; and a notice for every weakly supported one.
@@ -229,12 +237,14 @@ def check_citations(
     cites, notes = [], []
     for shown, passage, sentences in sorted(cited, key=lambda c: c[0]):
         if sentences:
-            scored = citations.support_scores(list(sentences), passage.text, encode)
+            scored = citations.support_scores(
+                list(sentences), passage.text, encode, anchor_weight=calibration.anchor_weight
+            )
             support = min(s for s, _ in scored)
             highlight = sorted({span for _, span in scored})
         else:
             support, highlight = 0.0, []
-        supported = support >= citations.SUPPORT_THRESHOLD and shown not in unfinished
+        supported = support >= calibration.support_threshold and shown not in unfinished
         if shown in unfinished:
             notes.append(f"citation [{shown}] belongs to the unfinished last sentence — check it")
         elif not supported:

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rag import followup, prompts
+from rag import calibration, followup, prompts
 from rag.answer import Answer, compose, compose_extract, fit_sources, source_budget
 from rag.citations import CachedEncoder
 from rag.extractive import extract
@@ -66,6 +66,7 @@ class Assistant:
         self.retriever = retriever
         self.chat_model = chat_model
         self._encode = CachedEncoder(embedder.encode_passages)
+        self.calibration = calibration.for_model(getattr(embedder, "model_id", ""))
         self._failure: tuple[float, LLMFailure] | None = None
         self._status: tuple[float, LLMStatus] | None = None
 
@@ -218,6 +219,7 @@ class Assistant:
             encode=self._encode,
             notices=notices,
             finished=stream.complete,
+            calibration=self.calibration,
         )
         if not answer.citations:
             answer.notices.append("the answer cites no source — check it against the sources")
@@ -226,7 +228,12 @@ class Assistant:
     def _extractive_answer(self, question, standalone, passages, notices) -> Iterator[Event]:
         language = prompts.detect_language(question)
         result = extract(
-            standalone, passages, self._encode, self.embedder.encode_queries, language=language
+            standalone,
+            passages,
+            self._encode,
+            self.embedder.encode_queries,
+            language=language,
+            calibration=self.calibration,
         )
         for piece in result.pieces:
             yield Token(piece)
@@ -237,6 +244,7 @@ class Assistant:
             passages=passages,
             encode=self._encode,
             notices=notices,
+            calibration=self.calibration,
         )
 
     def _article_count(self) -> int:

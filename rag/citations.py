@@ -283,6 +283,7 @@ def support_scores(
     source_text: str,
     encode: Encode,
     source_spans: Sequence[tuple[int, int]] | None = None,
+    anchor_weight: float = ANCHOR_WEIGHT,
 ) -> list[tuple[float, tuple[int, int]]]:
     """(support, best source sentence span) for each claim against one source text."""
     spans = list(source_spans) if source_spans is not None else sentence_spans(source_text)
@@ -297,9 +298,9 @@ def support_scores(
         j = int(np.argmax(sims[i]))
         # anchors are checked against the whole source: a name may sit in the sentence
         # before the quote it introduces
-        score = float(sims[i, j]) + ANCHOR_WEIGHT * anchor_overlap(claim, source_text)
+        score = float(sims[i, j]) + anchor_weight * anchor_overlap(claim, source_text)
         if _verbatim(claim, source_text):
-            score = max(score, 1.0 + ANCHOR_WEIGHT)
+            score = max(score, 1.0 + anchor_weight)
         out.append((round(score, 4), spans[j]))
     return out
 

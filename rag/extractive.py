@@ -26,7 +26,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rag import calibration as calibration_
 from rag import prompts
+from rag.calibration import Calibration
 from rag.lang import NON_CONTENT, WORD, detect_language
 from rag.schema import Passage
 from rag.text import sentence_spans
@@ -40,7 +42,7 @@ from rag.text import sentence_spans
 # (answer hit en 0.832 / de 0.903, 3.8 / 3.2 quotes); 0.1 / 0.075, MiniLM's numbers scaled
 # to e5's narrower spread, quote fewer sentences and find more answers (en 0.845 / de
 # 0.916, 3.4 / 2.5 quotes). MiniLM's values were 0.5 / 0.3 / 0.3 / 0.55.
-KEYWORD_WEIGHT = 0.1
+KEYWORD_WEIGHT = 0.1  # these four: rag.calibration.E5; other models have their own
 NAME_BONUS = 0.2  # names the asked-about speaker
 QUOTE_BONUS = 0.35  # quotes and names the speaker (here or in a neighbour)
 ATTRIBUTION_BONUS = 0.15  # "sagte Peskow", "Peskow said" in the sentence itself
@@ -204,8 +206,13 @@ def extract(
     *,
     language: str | None = None,
     max_quotes: int = MAX_QUOTES,
+    calibration: Calibration = calibration_.DEFAULT,
 ) -> Extract:
-    """Answer `question` by quoting the best sentences of `passages` (numbered from 1)."""
+    """Answer `question` by quoting the best sentences of `passages` (numbered from 1).
+
+    `calibration`: the embedding model's numbers (rag.calibration), the default model's
+    unless given.
+    """
     lang = language or detect_language(question)
     if not passages:
         text = prompts.NO_SOURCES[lang]
@@ -228,16 +235,18 @@ def extract(
     for i, cand in enumerate(candidates):
         overlap = keyword_overlap(terms, cand.text)
         bonus = _speaker_bonus(speaker, cand.text, neighbours[i]) if speaker else 0.0
-        cand.score = round(float(cosine[i]) + KEYWORD_WEIGHT * overlap + bonus, 4)
-        if overlap > 0 or bonus > 0 or cosine[i] >= COSINE_ALONE:
+        cand.score = round(
+            float(cosine[i]) + calibration.sentence_keyword_weight * overlap + bonus, 4
+        )
+        if overlap > 0 or bonus > 0 or cosine[i] >= calibration.cosine_alone:
             evidence.append(cand)
 
     ranked = _dedupe(sorted(evidence, key=lambda q: -q.score))
     best = ranked[0].score if ranked else 0.0
-    if best < NO_ANSWER_THRESHOLD:
+    if best < calibration.no_answer:
         text = prompts.NO_ANSWER[lang]
         return Extract(text, [], False, [text])
-    chosen = [q for q in ranked if q.score >= best - RELATIVE_CUTOFF][:max_quotes]
+    chosen = [q for q in ranked if q.score >= best - calibration.relative_cutoff][:max_quotes]
     if speaker:
         chosen = _with_introductions(chosen, candidates, speaker)
     header = (

@@ -71,13 +71,13 @@ _SHINGLE = 3
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
-def keyword_weight(match_strength: float) -> float:
+def keyword_weight(match_strength: float, max_weight: float = KEYWORD_WEIGHT) -> float:
     """BM25's weight (in z units, next to dense's 1) for a query with this match strength.
 
     >>> keyword_weight(1.0), keyword_weight(0.0)
     (0.8, 0.0)
     """
-    return KEYWORD_WEIGHT * min(max(match_strength, 0.0), 1.0)
+    return max_weight * min(max(match_strength, 0.0), 1.0)
 
 
 def standardise(scores: np.ndarray) -> np.ndarray:

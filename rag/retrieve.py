@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag import fusion, schema
+from rag import calibration, fusion, schema
 from rag.embeddings import Embedder
 from rag.errors import UserError
 from rag.keyword import KeywordIndex, keyword_index_for, tokenize
@@ -112,6 +112,7 @@ class Retriever:
         self.index = index
         self.embedder = embedder
         self.signals = tuple(signals)
+        self.calibration = calibration.for_model(getattr(embedder, "model_id", ""))
         self._keyword: KeywordIndex | None = None
         self._reranker = None
         if settings.reranker_model:
@@ -205,7 +206,9 @@ class Retriever:
         if filters.active:
             lo, hi = filters.date_range
             scores = np.where(kw.mask(lo, hi, filters.sources), scores, 0.0)
-        weight = fusion.keyword_weight(kw.match_strength(terms, scores))
+        weight = fusion.keyword_weight(
+            kw.match_strength(terms, scores), self.calibration.fusion_keyword_weight
+        )
         best = float(scores.max())
         rows = kw.row_of
         for p in pool.values():

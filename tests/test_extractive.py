@@ -207,3 +207,23 @@ def test_bracketed_numbers_in_a_quoted_sentence_stay_verbatim_and_cite_nothing(
         assert any(ln.endswith(f"[{c.n}]") for ln in quote_lines)
         assert all(" ".join(s.split()) in " ".join(c.quote.split()) for s in c.cited_sentences)
     assert len(answer.citations) <= len(quote_lines)
+
+
+@pytest.mark.parametrize("model", ["embedder", "minilm"])
+def test_each_model_answers_with_its_own_calibration(request, model):
+    """Thresholds live on each model's cosine scale: MiniLM with e5's numbers answered
+    'the sources do not contain it' to a question its passage answers word for word."""
+    from rag.calibration import for_model
+    from rag.schema import Passage
+
+    embedder = request.getfixturevalue(model)
+    text = "Der Alpenzoo in Innsbruck bekam zwei junge Pinguine aus einem Zoo in Schweden."
+    passages = [Passage("zoo#1", "zoo", text, 0, len(text), title="Zoo")]
+    got = extractive.extract(
+        "Pinguine im Alpenzoo Innsbruck",
+        passages,
+        embedder.encode_passages,
+        embedder.encode_queries,
+        calibration=for_model(embedder.model_id),
+    )
+    assert [q.text for q in got.quotes] == [text]
