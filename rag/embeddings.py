@@ -64,6 +64,12 @@ class EmbeddingModel(Embeddings, ABC):
     def count_tokens(self, text: str) -> int:
         """Tokens the model sees for `text`, special tokens included, before truncation."""
 
+    def set_prefixes(self, model_name: str, query: str | None, passage: str | None) -> None:
+        """The given prefixes, or the model's defaults where None ('query: ' for e5)."""
+        default_query, default_passage = default_prefixes(model_name)
+        self.query_prefix = default_query if query is None else query
+        self.passage_prefix = default_passage if passage is None else passage
+
     def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
         return self.encode(texts, self.passage_prefix)
 
@@ -262,9 +268,7 @@ class Embedder(EmbeddingModel):
         device: str = "cpu",
         built_with: str | None = None,
     ) -> None:
-        default_query, default_passage = default_prefixes(model_name)
-        self.query_prefix = default_query if query_prefix is None else query_prefix
-        self.passage_prefix = default_passage if passage_prefix is None else passage_prefix
+        self.set_prefixes(model_name, query_prefix, passage_prefix)
         self.batch_size = batch_size
         resolved = resolve_model(model_name, built_with)
         self.model_id = resolved.model_id

