@@ -76,32 +76,41 @@ def _split_long(text: str, start: int, end: int, size: int) -> list[tuple[int, i
     """Cut a sentence longer than 2*size at whitespace into pieces of at most `size`."""
     if end - start <= 2 * size:
         return [(start, end)]
-    pieces = []
-    while end - start > size:
-        cut = text.rfind(" ", start + 1, start + size)
-        if cut <= start:
-            cut = start + size
-        pieces.append((start, cut))
-        start = cut
-        while start < end and text[start].isspace():
-            start += 1
-    if start < end:
-        pieces.append((start, end))
-    return pieces
+
+    def next_cut(at: int) -> int | None:
+        if end - at <= size:
+            return None
+        cut = text.rfind(" ", at + 1, at + size)
+        return cut if cut > at else at + size
+
+    return _pieces(text, start, end, next_cut)
 
 
 def _split_to_fit(text: str, start: int, end: int, fits: Fits) -> list[tuple[int, int]]:
     """Cut one span into pieces that each fit: the longest fitting prefix ending at a word,
     else (one word too long) at a character; a span whose smallest piece cannot fit
     (the title alone fills the window) stays whole."""
-    pieces = []
-    while start < end and not fits(start, end):
-        words = [
-            k for k in range(start + 1, end) if text[k].isspace() and not text[k - 1].isspace()
-        ]
-        cut = _longest_fitting(start, words, fits)
+
+    def next_cut(at: int) -> int | None:
+        if fits(at, end):
+            return None
+        words = [k for k in range(at + 1, end) if text[k].isspace() and not text[k - 1].isspace()]
+        cut = _longest_fitting(at, words, fits)
         if cut is None:  # a single word is too long: cut inside it
-            cut = _longest_fitting(start, list(range(start + 1, end)), fits)
+            cut = _longest_fitting(at, list(range(at + 1, end)), fits)
+        return cut
+
+    return _pieces(text, start, end, next_cut)
+
+
+def _pieces(
+    text: str, start: int, end: int, next_cut: Callable[[int], int | None]
+) -> list[tuple[int, int]]:
+    """Spans from `start` to `end`, cut where `next_cut(piece start)` says (None: the rest
+    is one piece), whitespace between pieces left out."""
+    pieces = []
+    while start < end:
+        cut = next_cut(start)
         if cut is None:
             break
         pieces.append((start, cut))
