@@ -157,6 +157,13 @@ class Settings(BaseSettings):
         "127.0.0.1", description="Address the web UI binds to; 0.0.0.0 opens it to the network."
     )
     ui_port: int = Field(8501, description="Port of the web UI.", ge=1, le=65535)
+    ui_language: Literal["auto", "de", "en"] = Field(
+        "auto",
+        description="Language of the web UI: auto = the browser's (German or English).",
+    )
+    upload_max_mb: float = Field(
+        20.0, description="Largest article file the web UI accepts for upload, in MB.", gt=0
+    )
 
     @field_validator("chroma_host", "reranker_model", "llm_base_url", "llm_model", "llm_api_key")
     @classmethod

@@ -1,0 +1,1 @@
+"""The newsroom desk: the Streamlit views that app.py puts together."""

@@ -1,0 +1,1 @@
+"""Who said what: statements (reported speech) attributed to speakers."""
