@@ -21,7 +21,8 @@ def configure(sub) -> None:
         help="measure retrieval quality on XQuAD (optionally with distractor articles)",
         description="Index the 240 German XQuAD paragraphs (plus distractors), ask the 1,190 "
         "questions in English and German, and report recall@1/5/10, MRR@10, p95 latency and "
-        "the extractive answer's hit rate, next to a single-signal baseline.",
+        "the extractive answer's hit rate and citation precision, next to a single-signal "
+        "baseline.",
     )
     p.add_argument("xquad_dir", type=Path, help="folder with xquad.de.json and xquad.en.json")
     p.add_argument(
@@ -129,19 +130,22 @@ def _print_table(results, n_questions: int, n_articles: int, n_chunks: int) -> N
     print(f"{n_questions} questions, {n_articles} articles, {n_chunks} chunks")
     print(
         f"{'system':<10}{'lang':<6}{'R@1':>7}{'R@5':>7}{'R@10':>7}{'MRR@10':>8}"
-        f"{'p95 ms':>8}{'retr ms':>9}{'answer':>8}"
+        f"{'p95 ms':>8}{'retr ms':>9}{'answer':>8}{'cit.prec':>9}"
     )
     for who, by_lang in results.items():
         for lang, m in by_lang.items():
             hit = "-" if m.answer_hit is None else f"{m.answer_hit:.3f}"
+            cp = "-" if m.citation_precision is None else f"{m.citation_precision:.3f}"
             print(
                 f"{who:<10}{lang:<6}{m.recall[1]:>7.3f}{m.recall[5]:>7.3f}{m.recall[10]:>7.3f}"
-                f"{m.mrr10:>8.3f}{m.p95_ms:>8.1f}{m.p95_retrieval_ms or 0:>9.1f}{hit:>8}"
+                f"{m.mrr10:>8.3f}{m.p95_ms:>8.1f}{m.p95_retrieval_ms or 0:>9.1f}{hit:>8}{cp:>9}"
             )
 
 
 def _extractive_answer(embedder, top_k: int):
-    """The extractive answer's quoted text for a question and its passages."""
+    """The extractive answer for a question and its passages: its quoted text and, per
+    cited article, the text of the passages shown under it."""
+    from evaluation.metrics import Answered
     from rag.calibration import for_model
     from rag.citations import CachedEncoder
     from rag.extractive import extract
@@ -151,8 +155,16 @@ def _extractive_answer(embedder, top_k: int):
     sentences = CachedEncoder(embedder.encode_passages, size=50_000)
     question = CachedEncoder(embedder.encode_queries, size=10_000)
 
-    def answer(q: str, passages) -> str:
+    def answer(q: str, passages) -> Answered:
         got = extract(q, list(passages)[:top_k], sentences, question, calibration=numbers)
-        return " ".join(quote.text for quote in got.quotes)
+        shown: dict[str, dict[str, str]] = {}  # article -> passage id -> text, cited order
+        for quote in got.quotes:
+            shown.setdefault(quote.passage.article_id, {})[quote.passage.chunk_id] = (
+                quote.passage.text
+            )
+        return Answered(
+            " ".join(quote.text for quote in got.quotes),
+            tuple(" ".join(texts.values()) for texts in shown.values()),
+        )
 
     return answer
