@@ -20,36 +20,11 @@ from collections.abc import Callable, Mapping
 LANGUAGES = ("en", "de")
 NAMES = {"en": "English", "de": "Deutsch"}
 DATE_INPUT_FORMAT = {"en": "YYYY-MM-DD", "de": "DD.MM.YYYY"}
-_MONTHS = {
-    "en": [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ],
-    "de": [
-        "Januar",
-        "Februar",
-        "März",
-        "April",
-        "Mai",
-        "Juni",
-        "Juli",
-        "August",
-        "September",
-        "Oktober",
-        "November",
-        "Dezember",
-    ],
-}
+_MONTH_NAMES = """
+January February March April May June July August September October November December
+Januar Februar März April Mai Juni Juli August September Oktober November Dezember
+"""
+_MONTHS = dict(zip(LANGUAGES, (x.split() for x in _MONTH_NAMES.split("\n")[1:3]), strict=True))
 _current: contextvars.ContextVar[str] = contextvars.ContextVar("ui_language", default="en")
 
 
