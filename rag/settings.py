@@ -63,6 +63,16 @@ class Settings(BaseSettings):
         ),
     )
 
+    keyword_dir: Path | None = Field(
+        None,
+        description=(
+            "Folder of the keyword index (SQLite FTS5, one file per index generation); "
+            "empty = the index folder. With a Chroma server, set it to a folder on the "
+            "machine that runs both the app and the ingest (a local disk: SQLite's "
+            "write-ahead log needs shared memory, which network file systems lack)."
+        ),
+    )
+
     # --- corpus and chunking ---------------------------------------------
     corpus_dir: Path = Field(
         PROJECT_ROOT / "corpus", description="Default folder read by `python -m ingest`."
@@ -170,7 +180,7 @@ class Settings(BaseSettings):
     def _empty_is_none(cls, value: str | None) -> str | None:
         return value or None
 
-    @field_validator("lock_dir", mode="before")
+    @field_validator("lock_dir", "keyword_dir", mode="before")
     @classmethod
     def _empty_path_is_none(cls, value):
         return value or None
