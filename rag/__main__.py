@@ -18,6 +18,8 @@ COMMANDS = {
     "stats": "rag.commands.stats",
     "config": "rag.commands.config",
     "ask": "rag.commands.ask",
+    "quotes": "rag.commands.quotes",
+    "speakers": "rag.commands.speakers",
     "eval": "evaluation.command",  # the edge package; see the module docstring
 }
 
