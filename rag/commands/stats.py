@@ -1,4 +1,9 @@
-"""`python -m rag stats [--json]`: what the index holds."""
+"""`python -m rag stats [--json]`: what the index holds.
+
+Besides the chunk index's numbers (rag.store `Stats`), `statements` (statements of the
+committed article versions) and `speakers` (named speakers among them; see
+`python -m rag speakers`), both 0 for an index without a statement index.
+"""
 
 from __future__ import annotations
 
@@ -14,13 +19,17 @@ def configure(sub) -> None:
 def run(args, settings) -> int:
     from rag.store import Index
 
-    stats = Index(settings).stats()
+    index = Index(settings)
+    stats = index.stats()
+    statements, speakers = statement_counts(index)
     if args.json:
-        print(json.dumps(stats.as_dict(), ensure_ascii=False))
+        out = {**stats.as_dict(), "statements": statements, "speakers": speakers}
+        print(json.dumps(out, ensure_ascii=False))
         return 0
     print(f"index:           {settings.index_location} (collection {settings.collection!r})")
     print(f"articles:        {stats.articles}")
     print(f"chunks:          {stats.chunks}")
+    print(f"statements:      {statements} by {speakers} named speakers")
     print(f"embedding model: {stats.embedding_model or '-'}")
     print(f"dates:           {stats.date_min or '-'} .. {stats.date_max or '-'}")
     print(f"last refresh:    {stats.last_refresh or 'never'}")
@@ -34,3 +43,13 @@ def run(args, settings) -> int:
     if stats.articles == 0:
         print("\nThe index is empty. Fill it with: python -m ingest")
     return 0
+
+
+def statement_counts(index) -> tuple[int, int]:
+    """(statements, named speakers) of the committed article versions."""
+    from rag.quotes.search import build_directory
+    from rag.quotes.store import StatementIndex
+
+    store = StatementIndex(index)
+    rows = store.committed(store.rows(documents=False))
+    return len(rows), len(build_directory(rows))
