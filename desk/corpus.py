@@ -142,7 +142,7 @@ class RefreshReport:
     updated: list[Entry] = field(default_factory=list)
     removed: list[Entry] = field(default_factory=list)
     unchanged: int = 0
-    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (skipped id, kept id)
+    duplicates: list[tuple[str, Entry]] = field(default_factory=list)  # (skipped id, kept)
     problems: list[str] = field(default_factory=list)  # skipped files/records first
     failed: int = 0  # files or records skipped
     chunks_written: int = 0
@@ -350,12 +350,10 @@ def _note_duplicates(report: UploadReport) -> None:
     """Tell, per file, which of its articles were stored once as duplicates."""
     if report.ingest is None:
         return
-    kept_titles = {e.article_id: e.title for e in report.ingest.added + report.ingest.updated}
     for result in report.accepted:
         for dup, kept in report.ingest.duplicates:
             if dup in result.article_ids:
-                title = kept_titles.get(kept, kept)
-                result.warnings.append(t("duplicate_of", article=dup, kept=title))
+                result.warnings.append(t("duplicate_of", article=dup, kept=kept.title))
 
 
 # --- refresh ------------------------------------------------------------------------------
@@ -391,13 +389,14 @@ def _ingest(paths: Sequence[Path], settings, index, embedder, options, progress)
         )
     except IndexBusy as exc:
         return RefreshReport(busy=exc.holder)
-    fresh = titles(index, summary.added + summary.updated)
+    kept = [k for _, k in summary.duplicates]
+    fresh = titles(index, summary.added + summary.updated + kept)
     return RefreshReport(
         added=[Entry(a, fresh.get(a, a)) for a in summary.added],
         updated=[Entry(a, fresh.get(a, a)) for a in summary.updated],
         removed=[Entry(a, before.get(a, a)) for a in summary.removed],
         unchanged=summary.unchanged,
-        duplicates=list(summary.duplicates),
+        duplicates=[(d, Entry(k, fresh.get(k, k))) for d, k in summary.duplicates],
         problems=[str(p) for p in summary.failed + summary.warnings],
         failed=len(summary.failed),
         chunks_written=summary.chunks_written,
@@ -517,15 +516,18 @@ def _metadata(index):
 
 
 def folders(index, rows: Sequence[Row] | None = None) -> list[str]:
-    """The folders the index was built from: `Index.roots()` where the index records them,
-    else the top-most folders holding the articles' files."""
+    """The folders the index was built from, top-most only: from `Index.roots()` where the
+    index records what its ingests read (a file read on its own counts as its folder), else
+    the folders holding the articles' files."""
+    found: list[str] = []
     roots = getattr(index, "roots", None)
     if callable(roots):
         with contextlib.suppress(Exception):
-            return [str(r) for r in roots()]
-    parents = sorted({str(Path(r.path).parent) for r in (rows or articles(index)) if r.path})
+            found = [r if Path(unescape_name(r)).is_dir() else str(Path(r).parent) for r in roots()]
+    if not found:
+        found = [str(Path(r.path).parent) for r in (rows or articles(index)) if r.path]
     top: list[str] = []
-    for p in parents:  # sorted: a parent comes before the folders under it
+    for p in sorted(set(found)):  # sorted: a folder comes before the folders under it
         if not any(p == q or p.startswith(q.rstrip("/") + "/") for q in top):
             top.append(p)
     return top
