@@ -1,0 +1,777 @@
+"""Who said what: every statement in a cleaned article, with its speaker, by rules.
+
+`extract(text)` returns `Statement`s (`rag.quotes.types`) in text order; every span is
+exact (`text[s.start:s.end] == s.text`). The rules, tried in this order on each
+sentence (`rag.quotes.extract_text` supplies tokens, sentences and quotations):
+
+1. **direct** — a quotation with a cue after it („…“, sagte Peskow / „…“, so Peskow /
+   „…“, teilte die Polizei mit; also interrupted: „…“, sagte er, „…“) or a speech verb
+   and a colon before it (Peskow sagte: „…“ / Das machte Peskow deutlich: „…“).
+   A quotation that makes up a whole sentence right after a direct statement continues
+   it, same speaker.
+2. **indirect** — a speech verb and its clause: "Peskow sagte, die Präsenz … sei eine
+   Gefahr" / "Peskow erinnerte daran, dass …" / "…, sagte Peskow." / "…, so Peskow." /
+   "Wie die Polizei mitteilte, …" / "…, wie er sagte." / "Laut Peskow …" /
+   "Peskow zufolge …" / "Nach Angaben von …" / "Nach Kreml-Angaben …" / "…, hieß es".
+   A following sentence in Konjunktiv I without a cue of its own ("Die NATO sehe
+   Russland als Feind") continues the statement before it.
+3. **reported** — a speech verb with a speaker as subject and no clause ("Peskow warnte
+   vor …", "Putin wies die Forderung zurück"): the whole sentence is the statement.
+
+Never statements: headlines (a short paragraph without final punctuation), questions,
+quotations without a cue (titles, slogans, names of things).
+
+The speaker is the noun phrase at the cue (before the verb, after it, after "laut" /
+"so" / "von", before "zufolge"), resolved to a name by `rag.quotes.resolve`.
+
+Shortcuts: no parser and no tagger, so rules look at word lists and punctuation only; a
+clause is the stretch between commas, colons and quotes. Konjunktiv I is recognised by
+a list of frequent forms, not by morphology. Precision is preferred to recall: a
+sentence that matches no rule confidently is left out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rag.quotes.extract_text import Doc, parse
+from rag.quotes.lexicon import (
+    DETERMINERS,
+    FILLERS,
+    JOINED_SPEECH_VERBS,
+    KONJUNKTIV_I,
+    PRONOUNS,
+    SEPARABLE_SPEECH_VERBS,
+    SPEECH_VERBS,
+    WEAK_CUES,
+    Verb,
+    word_list,
+)
+from rag.quotes.resolve import Resolver, is_institution_word, is_name_word, is_role_word
+from rag.quotes.types import Form, Statement
+
+_CLAUSE_MARKS = frozenset(',;:–—()[]„“”"»«')
+_QUOTE_MARKS = frozenset('„“”"»«')
+_SOURCE_NOUNS = frozenset(
+    word_list(
+        """
+Angaben Worten Informationen Auskunft Darstellung Einschätzung Ansicht Meinung
+Auffassung Aussage Aussagen Schätzungen Berichten Erkenntnissen Mitteilung
+Einschätzungen Schilderung Schilderungen
+"""
+    )
+)
+_SOURCE_NOUN_ADJECTIVES = frozenset(
+    word_list(
+        """
+den eigenen ersten offiziellen bisherigen vorläufigen übereinstimmenden jüngsten
+neuesten unbestätigten inoffiziellen
+"""
+    )
+)
+_AUXILIARIES = frozenset(
+    word_list(
+        """
+hat hatte haben hatten habe hätte hätten
+"""
+    )
+)
+_RELATIVE = frozenset(
+    word_list(
+        """
+der die das dem den deren dessen welche welcher welches wo
+"""
+    )
+)
+
+
+@dataclass
+class _Found:
+    """A statement before its speaker is resolved."""
+
+    parts: list[tuple[int, int]]
+    form: Form
+    cue_tokens: list[int]
+    source: tuple[int, int] | None  # token range of the speaker mention
+    sentence: int  # index of the (last) sentence it is in
+    plural: bool = False
+    parent: _Found | None = None  # the statement a continuation continues
+    cue_text: str = ""
+    children: list[_Found] = field(default_factory=list)
+
+
+def extract(text: str) -> list[Statement]:
+    """Every statement in `text` (a cleaned article) with its speaker, in text order."""
+    if not text or not text.strip():
+        return []
+    doc = parse(text)
+    found = _find(doc)
+    return _resolve(doc, found)
+
+
+# --- finding ---------------------------------------------------------------------------
+
+
+def _find(doc: Doc) -> list[_Found]:
+    found: list[_Found] = []
+    consumed: set[int] = set()
+    skip = _headline_or_question_sentences(doc)
+    by_sentence: dict[int, list[_Found]] = {}
+    for st in _direct_statements(doc, skip):
+        found.append(st)
+        for k in _sentences_of(doc, st.parts):
+            consumed.add(k)
+            by_sentence.setdefault(k, []).append(st)
+    for k in range(len(doc.sentences)):
+        if k in consumed or k in skip:
+            continue
+        st = _indirect(doc, k) or _reported(doc, k)
+        if st is None:
+            st = _continuation(doc, k, by_sentence)
+            if st is None:
+                continue
+            prev = st.parent
+            if (
+                prev is not None
+                and prev.sentence == k - 1
+                and prev.form == "indirect"
+                and not prev.cue_tokens
+            ):
+                # one more sentence of the same continuation: extend it
+                prev.parts[-1] = (prev.parts[-1][0], st.parts[-1][1])
+                prev.sentence = k
+                by_sentence.setdefault(k, []).append(prev)
+                continue
+            st.parent = prev.parent or prev if prev is not None else None
+        found.append(st)
+        by_sentence.setdefault(k, []).append(st)
+    found.sort(key=lambda f: f.parts[0][0])
+    return found
+
+
+def _sentences_of(doc: Doc, parts: list[tuple[int, int]]) -> list[int]:
+    first = _sentence_index(doc, doc.token_at(parts[0][0]))
+    last = _sentence_index(doc, doc.token_at(parts[-1][1] - 1))
+    return list(range(first, last + 1))
+
+
+def _sentence_index(doc: Doc, token: int) -> int:
+    lo, hi = 0, len(doc.sentences) - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if doc.sentences[mid][1] <= token:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def _headline_or_question_sentences(doc: Doc) -> set[int]:
+    """Sentences that are never statements: headlines, and questions outside quotes."""
+    skip = set()
+    text = doc.text
+    for k, (first, last) in enumerate(doc.sentences):
+        s, e = doc.tokens[first][0], doc.tokens[last - 1][1]
+        line_start = text.rfind("\n", 0, s) + 1
+        line_end = text.find("\n", e)
+        line_end = len(text) if line_end < 0 else line_end
+        line = text[line_start:line_end].rstrip()
+        if (
+            line
+            and line[-1] not in '.!?“”"«»:;)…'
+            and last - first <= 20
+            or doc.words[last - 1] == "?"
+        ):
+            skip.add(k)
+    return skip
+
+
+def _direct_statements(doc: Doc, skip: set[int]) -> list[_Found]:
+    out: list[_Found] = []
+    quotes = doc.quotes
+    used: set[int] = set()
+    previous: _Found | None = None
+    for qi, (qs, qe) in enumerate(quotes):
+        if qi in used:
+            continue
+        t_open = doc.token_at(qs)
+        t_close = doc.token_at(qe - 1)
+        if sum(1 for i in range(t_open, t_close) if doc.words[i][0].isalnum()) < 2:
+            continue
+        k = _sentence_index(doc, t_open)
+        parts = [(qs, qe)]
+        after = _cue_after_quote(doc, t_close + 1)
+        if after is not None:
+            cue_tokens, source, next_token, plural = after
+            # interrupted quote: „…“, sagte er, „…“
+            if (
+                next_token is not None
+                and qi + 1 < len(quotes)
+                and doc.token_at(quotes[qi + 1][0]) == next_token
+            ):
+                parts.append(quotes[qi + 1])
+                used.add(qi + 1)
+            st = _Found(
+                parts,
+                "direct",
+                cue_tokens,
+                source,
+                _sentence_index(doc, doc.token_at(parts[-1][1] - 1)),
+                plural,
+            )
+            out.append(st)
+            previous = st
+            continue
+        before = _cue_before_quote(doc, k, t_open)
+        if before is not None:
+            cue_tokens, source, plural = before
+            st = _Found(parts, "direct", cue_tokens, source, _sentence_index(doc, t_close), plural)
+            out.append(st)
+            previous = st
+            continue
+        # a whole-sentence quotation right after a direct statement continues it
+        first, _ = doc.sentences[k]
+        if (
+            previous is not None
+            and t_open == first
+            and k - previous.sentence == 1
+            and k not in skip
+            and _quote_ends_sentence(doc, t_close)
+        ):
+            root = previous.parent or previous
+            st = _Found(parts, "direct", [], None, _sentence_index(doc, t_close), parent=root)
+            out.append(st)
+            previous = st
+    return out
+
+
+def _quote_ends_sentence(doc: Doc, t_close: int) -> bool:
+    k = _sentence_index(doc, t_close)
+    last = doc.sentences[k][1]
+    rest = [w for w in doc.words[t_close + 1 : last]]
+    return all(not w[0].isalnum() for w in rest)
+
+
+def _cue_after_quote(doc: Doc, t: int):
+    """(cue tokens, source range, token after the cue clause, plural) for „…“, sagte X."""
+    n = len(doc.words)
+    if t < n and doc.words[t] in ",–—":
+        t += 1
+    if t >= n:
+        return None
+    k = _sentence_index(doc, t)
+    end = doc.sentences[k][1]
+    word = doc.words[t]
+    cue: list[int] | None = None
+    source: tuple[int, int] | None = None
+    if word.lower() == "so":
+        source = _noun_phrase(doc, t + 1, end)
+        if source is None or not _speaker_like(doc, source):
+            return None
+        cue = [t]
+    elif word in ("heißt", "hieß") and t + 1 < end and doc.words[t + 1] == "es":
+        cue = [t, t + 1]
+        source = _institution_after(doc, t + 2, end)
+    else:
+        verb = _speech_verb(doc, t, end)
+        if verb is None:
+            return None
+        cue = verb[1]
+        source = _noun_phrase(doc, t + 1, end)
+    plural = doc.words[t].endswith("en") and cue is not None and doc.words[t].lower() != "so"
+    after_cue = source[1] if source else cue[-1] + 1
+    next_token = None
+    # skip the rest of the cue clause up to ", „"
+    i = after_cue
+    while i < end and doc.words[i] not in _QUOTE_MARKS:
+        if doc.words[i] == "," and i + 1 < n and doc.words[i + 1] in _QUOTE_MARKS:
+            next_token = i + 1
+            break
+        i += 1
+    return cue, source, next_token, plural
+
+
+def _cue_before_quote(doc: Doc, k: int, t_open: int):
+    """(cue tokens, source range, plural) for 'Peskow sagte: „…“'."""
+    first, _ = doc.sentences[k]
+    if t_open - 1 <= first or doc.words[t_open - 1] != ":":
+        return None
+    colon = t_open - 1
+    for v in range(first, colon):
+        verb = _speech_verb(doc, v, colon + 1, strict=False)
+        if verb is None:
+            continue
+        source = _source_for_verb(doc, first, v, verb[1], colon)
+        if source is None:
+            return None
+        return verb[1], source, doc.words[v].endswith("en")
+    return None
+
+
+def _speech_verb(doc: Doc, i: int, end: int, strict: bool = True) -> tuple[Verb, list[int]] | None:
+    """The speech verb at token i and its cue tokens (with a separable particle)."""
+    w = doc.words[i]
+    low = w.lower() if i == doc.sentences[_sentence_index(doc, i)][0] else w
+    if not low[:1].islower():
+        return None
+    for verb in SEPARABLE_SPEECH_VERBS.get(low, ()):
+        particle = _particle(doc, i + 1, end, verb.particle)
+        if particle is not None:
+            return verb, [i, particle]
+    verb = SPEECH_VERBS.get(low) or JOINED_SPEECH_VERBS.get(low)
+    if verb is None:
+        return None
+    if strict and low in WEAK_CUES:
+        return None
+    return verb, [i]
+
+
+def _particle(doc: Doc, i: int, end: int, particle: str | None) -> int | None:
+    """Index of `particle` closing the clause that starts at i, if it does."""
+    while i < end and doc.words[i] not in _CLAUSE_MARKS and doc.words[i] not in ".!?":
+        if doc.words[i] == particle and (i + 1 >= end or not doc.words[i + 1][0].isalnum()):
+            return i
+        i += 1
+    return None
+
+
+def _noun_phrase(doc: Doc, i: int, end: int) -> tuple[int, int] | None:
+    """Token range of a speaker noun phrase starting at i: 'er', 'Kreml-Sprecher Dmitri
+    Peskow', 'der Sprecher des Ministeriums', 'die Polizei', 'Johann Wadephul (CDU)'."""
+    words = doc.words
+    if i >= end:
+        return None
+    if words[i] in PRONOUNS:
+        return (i, i + 1)
+    j = i
+    if words[j].lower() in DETERMINERS:
+        j += 1
+    has_noun = False
+    while j < end:
+        w = words[j]
+        if (
+            w[:1].isupper()
+            and w not in ("Laut",)
+            and (w not in _NOT_IN_NP or has_noun is False and w in ("Dr", "Prof"))
+        ):
+            if w in _NOT_IN_NP and w not in ("Dr", "Prof"):
+                break
+            has_noun = True
+            j += 1
+            if j < end and words[j] == "." and w in ("Dr", "Prof"):
+                j += 1
+            continue
+        if (
+            not has_noun
+            and w[:1].islower()
+            and w.endswith(("e", "en", "er", "es", "em"))
+            and w not in FILLERS
+            and w not in _NOT_ADJ
+        ):
+            j += 1  # adjective before the noun
+            continue
+        if has_noun and w == "(" and j + 2 < end and words[j + 2] == ")":
+            j += 3  # party or country in brackets
+            continue
+        if (
+            has_noun
+            and not is_name_word(words[j - 1])
+            and w in ("des", "der")
+            and j + 1 < end
+            and (words[j + 1][:1].isupper() or words[j + 1].endswith(("en", "er")))
+        ):
+            # genitive attribute: "der Sprecher des Ministeriums"
+            k = j + 1
+            while (
+                k < end
+                and words[k][:1].islower()
+                and words[k].endswith(("e", "en", "er", "es"))
+                and words[k] not in FILLERS
+            ):
+                k += 1
+            if k < end and words[k][:1].isupper() and words[k] not in _NOT_IN_NP:
+                j = k + 1
+                while j < end and words[j][:1].isupper() and words[j] not in _NOT_IN_NP:
+                    j += 1
+                continue
+        break
+    if not has_noun:
+        return None
+    # apposition: "der Leiter der Behörde, Andreas Huber,"
+    if (
+        j + 2 < end
+        and words[j] == ","
+        and is_name_word(words[j + 1])
+        and is_name_word(words[j + 2])
+    ):
+        k = j + 1
+        while k < end and is_name_word(words[k]):
+            k += 1
+        if k < end and words[k] == ",":
+            j = k
+    return (i, j)
+
+
+_NOT_IN_NP = frozenset(
+    word_list(
+        """
+Laut Nach Wie So Als Am Im In Auf Bei Mit Von Vom Zum Zur Für Gegen Ohne Um Aus Seit Bis
+Während Wegen Trotz Unter Über Vor Hinter Neben Zwischen Auch Aber Doch Und Oder Nun
+Jetzt Heute Gestern Dann Zudem Außerdem Allerdings Jedoch Zugleich Zuvor Danach Dabei
+Deshalb Daher Trotzdem Dennoch Bereits Schon Noch Nur Erst Es Man Wir Ich Ihr Du Das
+Dies Was Wer Dass Ob Wenn Weil Da Montag Dienstag Mittwoch Donnerstag Freitag Samstag
+Sonntag Ende Anfang Mitte
+"""
+    )
+)
+_NOT_ADJ = frozenset(
+    word_list(
+        """
+eine seine ihre keine diese jene alle viele einige andere beide ohne gerne heute bitte
+sowie damit dabei dafür daher aber oder immer wieder später weiter bisher sehr mehr
+jeder jede jedes unter über hinter außer sogar eher aller nie nicht selbst erste
+"""
+    )
+)
+_NEGATIONS = frozenset(
+    word_list(
+        """
+nicht nie niemals kein keine keinen nichts
+"""
+    )
+)
+
+
+def _speaker_like(doc: Doc, span: tuple[int, int]) -> bool:
+    """Whether a noun phrase can be a speaker: a pronoun, a name, a role, an institution."""
+    words = doc.words[span[0] : span[1]]
+    if len(words) == 1 and words[0] in PRONOUNS:
+        return True
+    return any(
+        is_name_word(w) or is_role_word(w) or is_institution_word(w)
+        for w in words
+        if w[:1].isupper()
+    )
+
+
+def _source_for_verb(
+    doc: Doc, start: int, v: int, cue: list[int], end: int
+) -> tuple[int, int] | None:
+    """The speaker of the verb at v in the clause [start, end): before it or after it."""
+    if start < v:
+        before = _noun_phrase(doc, start, v)
+        if before is not None and before[1] == v and _speaker_like(doc, before):
+            return before
+    after = _noun_phrase(doc, v + 1, end)
+    if after is not None and _speaker_like(doc, after):
+        return after
+    # "Dann sagte am Montag Peskow": fillers between verb and speaker
+    i = v + 1
+    while i < end and doc.words[i].lower() in FILLERS:
+        i += 1
+        if i < end and doc.words[i][:1].isupper():
+            after = _noun_phrase(doc, i, end)
+            if after is not None and _speaker_like(doc, after):
+                return after
+    return None
+
+
+def _institution_after(doc: Doc, i: int, end: int) -> tuple[int, int] | None:
+    """'hieß es aus dem Ministerium' / 'heißt es in einer Mitteilung der Polizei'."""
+    while i < end and doc.words[i] not in _CLAUSE_MARKS:
+        if doc.words[i] in ("aus", "von", "vom", "der", "des") and i + 1 < end:
+            np = _noun_phrase(doc, i + 1, end)
+            if np and any(is_institution_word(w) for w in doc.words[np[0] : np[1]]):
+                return np
+        i += 1
+    return None
+
+
+def _span(doc: Doc, first: int, last: int) -> tuple[int, int]:
+    """Character span of tokens [first, last)."""
+    return doc.tokens[first][0], doc.tokens[last - 1][1]
+
+
+def _message(doc: Doc, first: int, last: int, min_words: int = 3) -> tuple[int, int] | None:
+    """Character span of the message tokens [first, last), clause marks trimmed."""
+    while first < last and doc.words[first] in ",;:–—":
+        first += 1
+    while last > first and doc.words[last - 1] in ",;:–—.!":
+        last -= 1
+    if sum(1 for i in range(first, last) if doc.words[i][0].isalnum()) < min_words:
+        return None
+    return _span(doc, first, last)
+
+
+def _indirect(doc: Doc, k: int) -> _Found | None:
+    """Indirect speech in sentence k, by the first rule that matches."""
+    return (
+        _according_to(doc, k)
+        or _cue_after_clause(doc, k)
+        or _wie_clause(doc, k)
+        or _cue_before_clause(doc, k)
+    )
+
+
+def _cue_before_clause(doc: Doc, k: int) -> _Found | None:
+    """'Peskow sagte, die Präsenz … sei eine Gefahr' / 'Er erinnerte daran, dass …'."""
+    first, last = doc.sentences[k]
+    words = doc.words
+    for v in range(first, min(last, first + 12)):
+        if words[v] in _CLAUSE_MARKS:
+            if words[v] != ",":
+                return None
+            continue
+        verb = _speech_verb(doc, v, last)
+        if verb is None:
+            continue
+        cue = verb[1]
+        # the clause mark that ends the cue clause
+        c = cue[-1] + 1
+        while c < last and words[c] not in (",", ":") and c - v <= 10:
+            if words[c] in _QUOTE_MARKS or words[c] in ".!?":
+                return None
+            c += 1
+        if c >= last or words[c] not in (",", ":"):
+            return None
+        if any(w in _NEGATIONS for w in words[v:c]):
+            return None
+        clause_start = first
+        if first < v and words[first:v].count(",") and "," in words[first:v]:
+            return None
+        source = _source_for_verb(doc, clause_start, v, cue, c)
+        if source is None:
+            return None
+        nxt = words[c + 1] if c + 1 < last else ""
+        if nxt.lower() in _RELATIVE and nxt.lower() not in ("das",):
+            return None
+        if words[c] == ":" and nxt in _QUOTE_MARKS:
+            return None
+        span = _message(doc, c + 1, last)
+        if span is None:
+            return None
+        return _Found([span], "indirect", cue, source, k, words[v].endswith("en"))
+    return None
+
+
+def _cue_after_clause(doc: Doc, k: int) -> _Found | None:
+    """'…, sagte Peskow.' / '…, so Peskow.' / '…, teilte die Polizei mit.' / '…, hieß es.'"""
+    first, last = doc.sentences[k]
+    words = doc.words
+    for c in range(last - 2, first + 2, -1):
+        if words[c] != ",":
+            continue
+        t = c + 1
+        w = words[t]
+        if w == "so":
+            source = _noun_phrase(doc, t + 1, last)
+            if source is None or not _speaker_like(doc, source):
+                continue
+            cue = [t]
+        elif w in ("heißt", "hieß") and t + 1 < last and words[t + 1] == "es":
+            cue = [t, t + 1]
+            source = _institution_after(doc, t + 2, last)
+        else:
+            verb = _speech_verb(doc, t, last)
+            if verb is None:
+                continue
+            cue = verb[1]
+            source = _noun_phrase(doc, t + 1, last)
+            if source is None or not _speaker_like(doc, source):
+                continue
+        span = _message(doc, first, c)
+        if span is None:
+            return None
+        return _Found([span], "indirect", cue, source, k, w.endswith("en") and w != "so")
+    return None
+
+
+def _wie_clause(doc: Doc, k: int) -> _Found | None:
+    """'Wie die Polizei mitteilte, …' / '…, wie er sagte.'"""
+    first, last = doc.sentences[k]
+    words = doc.words
+    for w_i in range(first, last - 2):
+        if words[w_i].lower() != "wie" or not (w_i == first or words[w_i - 1] == ","):
+            continue
+        source = _noun_phrase(doc, w_i + 1, last)
+        if source is None or not _speaker_like(doc, source):
+            continue
+        v = source[1]
+        while v < last and words[v].lower() in FILLERS or (v < last and words[v] in _AUXILIARIES):
+            v += 1
+        if v >= last:
+            continue
+        verb = JOINED_SPEECH_VERBS.get(words[v]) or SPEECH_VERBS.get(words[v])
+        if verb is None:
+            continue
+        cue = [w_i, v]
+        if v + 1 < last and words[v + 1] in _AUXILIARIES:
+            v += 1
+        if w_i == first:  # Wie X sagte, MSG
+            if v + 1 >= last or words[v + 1] != ",":
+                continue
+            span = _message(doc, v + 2, last)
+        else:  # MSG, wie X sagte.
+            if v + 1 < last and words[v + 1] not in ".!":
+                continue
+            span = _message(doc, first, w_i - 1)
+        if span is None:
+            return None
+        return _Found([span], "indirect", cue, source, k, words[v].endswith("en"))
+    return None
+
+
+def _according_to(doc: Doc, k: int) -> _Found | None:
+    """'Laut Peskow …' / 'Peskow zufolge …' / 'Nach Angaben von …' / 'Nach Kreml-Angaben …'."""
+    first, last = doc.sentences[k]
+    words = doc.words
+    for i in range(first, last):
+        low = words[i].lower()
+        cue_span: tuple[int, int] | None = None
+        source: tuple[int, int] | None = None
+        cue: list[int] = []
+        if low == "laut":
+            source = _noun_phrase(doc, i + 1, last)
+            if source is None or not _speaker_like(doc, source):
+                continue
+            cue, cue_span = [i], (i, source[1])
+        elif low == "zufolge" and i > first:
+            for s in range(max(first, i - 10), i):
+                np = _noun_phrase(doc, s, i)
+                if np is not None and np[1] == i and _speaker_like(doc, np):
+                    source = np
+                    break
+            if source is None:
+                continue
+            cue, cue_span = [i], (source[0], i + 1)
+        elif low == "nach" and i + 1 < last:
+            j = i + 1
+            while j < last and words[j] in _SOURCE_NOUN_ADJECTIVES:
+                j += 1
+            if j >= last:
+                continue
+            noun = words[j]
+            if noun.endswith(("-Angaben", "angaben")) and noun != "Angaben":
+                head = noun.removesuffix("-Angaben").removesuffix("angaben")
+                cue, cue_span = [i, j], (i, j + 1)
+                source = (j, j + 1) if head[:1].isupper() else None
+            elif noun in _SOURCE_NOUNS:
+                cue = [i, j]
+                if "eigenen" in words[i + 1 : j]:
+                    source = _noun_phrase(doc, first, last) if first != i else None
+                    cue_span = (i, j + 1)
+                else:
+                    s = j + 1
+                    if s < last and words[s] in ("von", "vom", "aus"):
+                        s += 1
+                    source = _noun_phrase(doc, s, last)
+                    if source is None:
+                        continue
+                    cue_span = (i, source[1])
+            else:
+                continue
+        else:
+            continue
+        parts = []
+        before = _message(doc, first, cue_span[0], 1) if cue_span[0] > first else None
+        after = _message(doc, cue_span[1], last, 1)
+        if (
+            sum(1 for i in range(first, last) if doc.words[i][0].isalnum())
+            - (cue_span[1] - cue_span[0])
+            < 4
+        ):
+            continue
+        if before:
+            parts.append(before)
+        if after:
+            parts.append(after)
+        if not parts or (cue_span[0] > first + 2 and before is None and not after):
+            continue
+        return _Found(parts, "indirect", cue, source, k)
+    return None
+
+
+def _reported(doc: Doc, k: int) -> _Found | None:
+    """'Peskow warnte vor …' / 'Putin wies die Forderung zurück': the whole sentence."""
+    first, last = doc.sentences[k]
+    words = doc.words
+    if last - first < 4 or any(w in _QUOTE_MARKS for w in words[first:last]):
+        return None
+    for v in range(first + 1, min(last, first + 10)):
+        if words[v] in _CLAUSE_MARKS:
+            return None
+        verb = _speech_verb(doc, v, last)
+        if verb is None or not verb[0].reports:
+            continue
+        source = _source_for_verb(doc, first, v, verb[1], last)
+        if source is None or not _strong_speaker(doc, source):
+            return None
+        return _Found(
+            [_span(doc, first, last)], "reported", verb[1], source, k, words[v].endswith("en")
+        )
+    return None
+
+
+def _strong_speaker(doc: Doc, span: tuple[int, int]) -> bool:
+    """A speaker good enough for reported speech: a pronoun, a name, a role, an institution."""
+    words = [w for w in doc.words[span[0] : span[1]] if w[:1].isupper() or w in PRONOUNS]
+    if len(words) == 1 and words[0] in PRONOUNS:
+        return True
+    return any(is_name_word(w) or is_role_word(w) or is_institution_word(w) for w in words)
+
+
+def _continuation(doc: Doc, k: int, by_sentence: dict[int, list[_Found]]) -> _Found | None:
+    """A Konjunktiv sentence without a cue right after a statement continues it."""
+    previous = by_sentence.get(k - 1)
+    if not previous:
+        return None
+    first, last = doc.sentences[k]
+    words = doc.words[first:last]
+    if any(w in _QUOTE_MARKS for w in words) or len(words) < 4:
+        return None
+    if not any(w in KONJUNKTIV_I for w in words[1:]) and words[0].lower() not in KONJUNKTIV_I:
+        return None
+    return _Found([_span(doc, first, last)], "indirect", [], None, k, parent=previous[-1])
+
+
+# --- resolving -------------------------------------------------------------------------
+
+
+def _resolve(doc: Doc, found: list[_Found]) -> list[Statement]:
+    resolver = Resolver(doc.words, doc.tokens)
+    text = doc.text
+    resolved: dict[int, tuple] = {}
+    out: list[Statement] = []
+    for f in sorted(found, key=lambda f: f.parts[0][0]):
+        start, end = f.parts[0][0], f.parts[-1][1]
+        cue_spans = tuple(doc.tokens[i] for i in f.cue_tokens)
+        cue = " … ".join(text[s:e] for s, e in cue_spans)
+        if f.source is not None:
+            s, e = _span(doc, *f.source)
+            speaker = resolver.resolve(doc.words[f.source[0] : f.source[1]], s, f.plural)
+            mention, mention_span = text[s:e], (s, e)
+        elif f.parent is not None and id(f.parent) in resolved:
+            speaker, mention = resolved[id(f.parent)]
+            mention_span = None
+        else:
+            speaker = None
+            mention, mention_span = "", None
+        resolved[id(f)] = (speaker, mention)
+        out.append(
+            Statement(
+                start=start,
+                end=end,
+                text=text[start:end],
+                form=f.form,
+                cue=cue,
+                cue_spans=cue_spans,
+                mention=mention,
+                mention_span=mention_span,
+                speaker=speaker.name if speaker else None,
+                role=speaker.role if speaker else None,
+                kind=speaker.kind if speaker else "unknown",
+                aliases=speaker.aliases if speaker else (),
+                parts=tuple(f.parts),
+            )
+        )
+    return out

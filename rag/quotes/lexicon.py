@@ -1,0 +1,314 @@
+"""Word lists for finding reported speech in German news: general knowledge of German,
+not learned from any corpus.
+
+- speech verbs with every finite form a news text uses (present, past, Konjunktiv,
+  participle), including separable ones whose particle closes the clause ("teilte … mit");
+- Konjunktiv I forms that mark indirect speech ("sei", "habe", "könne");
+- role nouns ("Sprecher", "Ministerin") and institution nouns ("Ministerium", "Polizei"),
+  matched on the last part of a compound ("Kreml-Sprecher", "Innenministerium");
+- words that are capitalised but never a speaker's name (determiners, sentence-initial
+  adverbs, months).
+
+Shortcut: verb forms are generated from stems by the regular patterns of weak verbs;
+strong and irregular verbs list their forms. A form that is also an ordinary word
+("rief" is not, "meinen" is) stays in; the extractor only trusts it next to a comma,
+colon or quote and a speaker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+def word_list(text: str) -> list[str]:
+    """The whitespace-separated words of a word-list string."""
+    return text.split()
+
+
+@dataclass(frozen=True)
+class Verb:
+    """A speech verb: its lemma, whether it reports without a clause ("warnte vor …")."""
+
+    lemma: str
+    particle: str | None = None  # "mit" for "teilte … mit"
+    reports: bool = False  # takes an object or a preposition: reported speech
+
+
+# Weak verbs by stem; "+" marks verbs that also report without a clause ("warnte vor …").
+# Their forms are generated: sag -> sagt, sagte, sagten, sagen, sage, gesagt.
+_WEAK = """
+sag erklär beton behaupt bericht mein erzähl erwider antwort bestätig+ äußer warn+
+forder+ kritisier+ ergänz versicher beteuer klag beklag+ vermut glaub befürcht fürcht
+hoff bezweifel argumentier bemängel+ monier+ präzisier bekräftig+ dementier+ erläuter
+schilder verkünd+ meld twitter verlang+ mahn+ appellier+ insistier mutmaß spekulier
+prognostizier vernein+ bejah+ lob+ begrüß+ verurteil+ plädier+ erinner informier
+protestier+ beschwer+ bekund+ kommentier resümier folger droh+ bilanzier zitier
+wiederhol bezeichn+ bedauer+ signalisier+ unterstell verdeutlich bekenn verlautbar
+schätz urteil rechtfertig+
+"""
+# Separable weak verbs as particle:stem ("teilte … mit").
+_WEAK_SEPARABLE = """
+mit:teil an:kündig+ ein:räum+ fest:stell klar:stell klar:mach deutlich:mach hinzu:füg
+ab:lehn+ an:merk zu:sicher+ auf:forder+ an:deut ein:schätz dar:leg zu:stimm+
+bekannt:mach aus:sag an:kreid+
+"""
+# Strong and irregular verbs: "lemma: finite forms / participle".
+_STRONG = """
+schreiben: schreibt schrieb schrieben schreibe schreiben / geschrieben
+sprechen+: spricht sprach sprachen spreche sprechen / gesprochen
+unterstreichen: unterstreicht unterstrich unterstrichen unterstreiche / unterstrichen
+bestreiten+: bestreitet bestritt bestritten bestreite / bestritten
+verraten: verrät verriet verrieten / verraten
+nennen+: nennt nannte nannten / genannt
+empfehlen+: empfiehlt empfahl empfahlen empfehle / empfohlen
+raten+: rät riet rieten / geraten
+beschreiben+: beschreibt beschrieb beschrieben / beschrieben
+verweisen+: verweist verwies verwiesen / verwiesen
+gestehen+: gesteht gestand gestanden gestehe / gestanden
+versprechen+: verspricht versprach versprachen verspreche / versprochen
+finden: findet fand fanden / gefunden
+rufen: ruft rief riefen / gerufen
+wissen: weiß wusste wussten / gewusst
+denken: denkt dachte dachten / gedacht
+beschließen+: beschließt beschloss beschlossen / beschlossen
+entscheiden+: entscheidet entschied entschieden / entschieden
+schließen: schließt schloss schlossen / geschlossen
+"""
+# Separable strong verbs: "particle:lemma: finite forms / participle".
+_STRONG_SEPARABLE = """
+hin:weisen: weist wies wiesen / hingewiesen
+zurück:weisen+: weist wies wiesen / zurückgewiesen
+zu:geben+: gibt gab gaben / zugegeben
+an:geben: gibt gab gaben / angegeben
+bekannt:geben: gibt gab gaben / bekanntgegeben
+hervor:heben: hebt hob hoben / hervorgehoben
+vor:werfen+: wirft warf warfen / vorgeworfen
+vor:schlagen+: schlägt schlug schlugen / vorgeschlagen
+fest:halten: hält hielt hielten / festgehalten
+auf:rufen+: ruft rief riefen / aufgerufen
+ein:wenden: wendet wandte wandten / eingewandt
+ab:streiten+: streitet stritt stritten / abgestritten
+aus:schließen+: schließt schloss schlossen / ausgeschlossen
+aus:gehen: geht ging gingen / ausgegangen
+ein:gestehen+: gesteht gestand gestanden / eingestanden
+zu:sagen+: sagt sagte sagten / zugesagt
+an:kündigen+: kündigt kündigte kündigten / angekündigt
+"""
+_UNSTRESSED_PREFIXES = tuple(
+    word_list(
+        """
+be ver er ent emp zer ge miss über unter wider
+"""
+    )
+)
+
+
+def _weak_forms(stem: str) -> tuple[list[str], str]:
+    """Finite forms and participle of a weak verb stem: 'sag' -> (['sagt', …], 'gesagt')."""
+    t = "et" if stem.endswith(("d", "t", "chn", "ffn", "dn", "gn")) else "t"
+    n = "n" if stem.endswith(("er", "el")) else "en"
+    finite = [stem + t, stem + t + "e", stem + t + "en", stem + n, stem + "e"]
+    if stem.endswith("ier") or stem.startswith(_UNSTRESSED_PREFIXES):
+        participle = stem + t
+    else:
+        participle = "ge" + stem + t
+    return finite, participle
+
+
+def _entries(table: str):
+    """(particle, lemma or stem, reports?, forms, participle) per entry of a table."""
+    for line in table.strip().splitlines() if "/" in table else table.split():
+        head, _, rest = line.partition(": ") if "/" in line else (line, "", "")
+        reports = head.endswith("+")
+        head = head.rstrip("+")
+        particle, _, base = head.rpartition(":")
+        forms, _, participle = rest.partition(" / ")
+        yield particle or None, base, reports, forms.split(), participle.strip()
+
+
+def _build() -> tuple[dict[str, Verb], dict[str, Verb], dict[str, list[Verb]]]:
+    """(finite form -> verb, participle or joined separable form -> verb,
+    finite form -> separable verbs that need their particle)."""
+    finite: dict[str, Verb] = {}
+    joined: dict[str, Verb] = {}
+    separable: dict[str, list[Verb]] = {}
+    for table in (_WEAK, _WEAK_SEPARABLE, _STRONG, _STRONG_SEPARABLE):
+        for particle, base, reports, forms, participle in _entries(table):
+            if not forms:  # a weak stem
+                forms, participle = _weak_forms(base)
+                forms = forms if particle is None else forms[:3]
+                base += "en"
+                participle = (particle or "") + participle
+            verb = Verb((particle or "") + base, particle, reports)
+            for form in forms:
+                if particle is None:
+                    finite.setdefault(form, verb)
+                else:
+                    separable.setdefault(form, []).append(verb)
+                    joined.setdefault(particle + form, verb)
+            joined.setdefault(participle, verb)
+    return finite, joined, separable
+
+
+SPEECH_VERBS, JOINED_SPEECH_VERBS, SEPARABLE_SPEECH_VERBS = _build()
+
+# Finite forms that are speech verbs only in some uses and common otherwise: they count
+# as a cue only right beside a comma, colon or quote (never as reported speech).
+WEAK_CUES = frozenset(
+    word_list(
+        """
+meinen meine meint finden fand fanden findet rufen schließt schloss schlossen schließen
+wissen weiß denkt dachte dachten glaube hoffe erinnern sprechen spreche schreiben
+schreibe melden melde entschied entscheidet beschloss beschließt nennen sagen sage
+"""
+    )
+)
+
+# Konjunktiv I (and the Konjunktiv II forms that replace it) of verbs common in reported
+# speech; a sentence with one of these after a statement continues it.
+KONJUNKTIV = frozenset(
+    word_list(
+        """
+sei seien sei's habe hab werde könne müsse dürfe solle wolle möge wisse gebe gäbe liege
+stehe gehe komme sehe bleibe handle handele fehle brauche gelte heiße lasse halte trage
+zeige bestehe betrage entstehe erwarte plane arbeite treffe nehme spiele lebe besitze
+verfüge beabsichtige befinde mache führe stamme richte diene drohe entspreche verstoße
+erhalte biete benötige kenne denke glaube wünsche hoffe finde suche bringe zahle lehne
+sitze laufe falle rechne lege setze stelle schaffe sorge fordere wirke scheine verliere
+gewinne unterstütze trete verlange hänge folge helfe passe verdiene reiche bedeute
+schade nütze sinke steige wachse bemühe stimme leide lohne passiere existiere wäre wären
+hätte hätten würde würden könnte könnten müsste müssten dürfte dürften sollte sollten
+gäbe kämen käme
+"""
+    )
+)
+# Of these, the ones that mark indirect speech on their own (Konjunktiv II is common in
+# ordinary conditional sentences, so it only counts right after a cue).
+KONJUNKTIV_II = frozenset(
+    word_list(
+        """
+wäre wären hätte hätten würde würden könnte könnten müsste müssten dürfte dürften sollte
+sollten gäbe kämen käme
+"""
+    )
+)
+KONJUNKTIV_I = KONJUNKTIV - KONJUNKTIV_II
+
+# Heads of role nouns, matched on the end of the last part of a compound:
+# "Kreml-Sprecher", "Regierungssprecherin", "Außenminister".
+ROLE_HEADS = tuple(
+    word_list(
+        """
+sprecher sprecherin präsident präsidentin minister ministerin kanzler kanzlerin chef
+chefin leiter leiterin direktor direktorin vorsitzende vorsitzender politiker
+politikerin abgeordnete abgeordneter experte expertin analyst analystin anwalt anwältin
+richter richterin botschafter botschafterin bürgermeister bürgermeisterin general
+generalin kommandeur kommandant trainer trainerin spieler spielerin manager managerin
+ökonom ökonomin forscher forscherin wissenschaftler wissenschaftlerin professor
+professorin arzt ärztin sekretär sekretärin kommissar kommissarin gouverneur
+gouverneurin senator senatorin premier premierministerin regierungschef staatschef könig
+königin papst bischof pfarrer autor autorin sänger sängerin schauspieler schauspielerin
+polizist polizistin ermittler ermittlerin staatsanwalt staatsanwältin beamte beamter
+beamtin vertreter vertreterin gründer gründerin geschäftsführer geschäftsführerin
+aktivist aktivistin zeuge zeugin anführer anführerin diplomat diplomatin oberst kapitän
+kapitänin berater beraterin kandidat kandidatin funktionär funktionärin regisseur
+regisseurin journalist journalistin historiker historikerin mediziner medizinerin
+biologe biologin physiker physikerin chemiker chemikerin ingenieur ingenieurin pilot
+pilotin astronaut astronautin athlet athletin sportler sportlerin fahrer fahrerin
+meister meisterin weltmeister weltmeisterin bundestrainer verteidiger verteidigerin
+kläger klägerin beklagte angeklagte angeklagter verdächtige verdächtiger täter täterin
+opfer mutter vater sohn tochter bruder schwester ehefrau ehemann witwe sprecherin
+unternehmer unternehmerin investor investorin banker chefökonom volkswirt volkswirtin
+kritiker kritikerin befürworter befürworterin gegner gegnerin mitarbeiter mitarbeiterin
+angestellte angestellter bewohner bewohnerin nachbar nachbarin besitzer besitzerin
+eigentümer kanzlerkandidat spitzenkandidat landrat landrätin stadtrat stadträtin
+pressesprecher pressesprecherin intendant intendantin moderator moderatorin rektor
+rektorin dekan dekanin prälat kardinal imam rabbiner prinz prinzessin herzog fürst
+fürstin vizepräsident vizepräsidentin vizekanzler staatssekretär staatssekretärin
+landeshauptmann landeshauptfrau oppositionsführer fraktionschef parteichef
+"""
+    )
+)
+
+# Heads of institution nouns.
+INSTITUTION_HEADS = tuple(
+    word_list(
+        """
+ministerium regierung polizei behörde behörden amt ämter gericht gerichtshof verband
+partei kommission agentur zeitung sender unternehmen konzern firma bank verwaltung
+staatsanwaltschaft armee militär rat union organisation institut universität klinik
+klinikum feuerwehr gewerkschaft stiftung kammer verein ministerien präsidium direktion
+konferenz gremium ausschuss parlament senat bundestag landtag kabinett opposition
+fraktion koalition bündnis vereinigung gesellschaft holding gruppe konsortium
+nachrichtenagentur agenturen zentrale stelle stellen büro dienst dienste geheimdienst
+justiz staatskanzlei kanzleramt kreml pentagon vatikan blatt magazin fernsehen radio
+rundfunk portal nachrichtenportal website webseite dachverband aufsicht bundesamt
+landesamt landeskriminalamt bundeskriminalamt kriminalpolizei wetterdienst
+"""
+    )
+)
+
+# Institutions named without a common noun.
+INSTITUTION_NAMES = frozenset(
+    word_list(
+        """
+dpa afp ap reuters interfax tass ria kna epd sid apa ddp nato uno un eu ezb iaea iaeo
+who fifa uefa ioc dfb bgh bverfg bverwg bka bnd cia fbi nasa esa kreml pentagon vatikan
+bundesregierung bundeswehr bundesanwaltschaft bundesverfassungsgericht
+bundesverwaltungsgericht bundesgerichtshof greenpeace amnesty unicef unesco opec
+"""
+    )
+)
+
+PRONOUNS = {"er": "m", "sie": "f", "Er": "m", "Sie": "f"}
+
+# Capitalised words that never name a speaker.
+NOT_NAMES = frozenset(
+    word_list(
+        """
+Der Die Das Den Dem Des Ein Eine Einer Eines Einem Einen Dies Diese Dieser Dieses Diesen
+Jene Jener Er Sie Es Man Wir Ich Ihr Du Auch Aber Doch Und Oder Nun Jetzt Heute Gestern
+Morgen Dann Damals Zudem Außerdem Allerdings Jedoch Zugleich Zuvor Danach Dabei Darüber
+Deshalb Daher Trotzdem Dennoch Bereits Schon Noch Nur Erst Laut Nach Wie So Als Am Im In
+Auf Bei Mit Von Vom Zum Zur Für Gegen Ohne Um Aus Seit Bis Während Wegen Trotz Unter
+Über Vor Hinter Neben Zwischen Alle Viele Einige Mehrere Beide Andere Kein Keine Sein
+Seine Ihre Ihr Unser Unsere Mein Meine Montag Dienstag Mittwoch Donnerstag Freitag
+Samstag Sonntag Januar Februar März April Mai Juni Juli August September Oktober
+November Dezember Herr Frau Dr Prof Ja Nein Hier Dort Was Wer Wo Wann Warum Weshalb Denn
+Dass Ob Wenn Weil Da Obwohl Zwar Sowohl Weder Insgesamt Mehr Experten Ermittler Anwohner
+Zeugen Augenzeugen Kritiker Beobachter Analysten Forscher Wissenschaftler Behörden
+Polizei Regierung Medien Berichten Angaben Angaben Worten
+"""
+    )
+)
+
+# Adverbs and particles that may stand between a speech verb and its speaker or clause.
+FILLERS = frozenset(
+    word_list(
+        """
+am an auf aus bei bereits damals dann dazu demnach dort erneut etwa gegenüber gestern
+heute hier im in jedoch jetzt kürzlich laut mit morgen nach noch nun schon später vor
+weiter weiterhin zudem zuletzt zufolge zuvor außerdem allerdings auch ebenfalls bisher
+inzwischen nochmals abermals wiederholt ausdrücklich mehrfach offenbar
+"""
+    )
+)
+
+DETERMINERS = frozenset(
+    word_list(
+        """
+der die das den dem des ein eine einer eines einem einen sein seine seiner seines seinem
+seinen ihr ihre ihrer ihres ihrem ihren dieser diese dieses diesem diesen
+"""
+    )
+)
+
+# Conjunctions and wh-words that open the reported clause after "sagte,".
+CLAUSE_OPENERS = frozenset(
+    word_list(
+        """
+dass daß ob wie warum weshalb wieso wer was wann wo wohin woher welche welcher welches
+inwiefern
+"""
+    )
+)

@@ -1,0 +1,296 @@
+"""Who a speaker mention refers to: names, roles, institutions, pronouns, per article.
+
+A statement's mention is what the article writes at the cue ("Kreml-Sprecher Dmitri
+Peskow", "Peskow", "der Kreml-Sprecher", "er", "die Polizei"). `Resolver` turns it into
+(speaker, role, kind, aliases):
+
+- a name with a role in front is split: "Kreml-Sprecher Dmitri Peskow" -> speaker
+  "Dmitri Peskow", role "Kreml-Sprecher";
+- a surname is merged with the article's full name ending in it: "Peskow" -> "Dmitri
+  Peskow" (and the full name's aliases include "Peskow");
+- a role noun ("der Kreml-Sprecher", "der Minister") goes to the nearest earlier person
+  whose role has the same head, else to the nearest earlier person;
+- "er" / "sie" go to the nearest earlier person mention of a compatible gender;
+  "sie" with a plural verb ("sagten") is a group and stays unresolved;
+- institutions ("die Polizei", "das Innenministerium", "dpa") keep their own name as
+  speaker, with kind "institution";
+- anything else ("Experten", "die Studie") keeps its mention with speaker None.
+
+Shortcuts: a person is a run of two or more capitalised words that are neither common
+function words nor role or institution nouns ("Dmitri Peskow"), or a single such word
+where a speech verb needs a subject ("Putin hob hervor"). Gender comes from the role
+noun ("-in") or "Frau"/"Herr"; a first name ending in -a counts as female. Nothing is
+learned; what the rules cannot tell stays unresolved rather than guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import insort
+from dataclasses import dataclass, field
+
+from rag.quotes.lexicon import (
+    DETERMINERS,
+    INSTITUTION_HEADS,
+    INSTITUTION_NAMES,
+    NOT_NAMES,
+    PRONOUNS,
+    ROLE_HEADS,
+    word_list,
+)
+
+_NAME_WORD = re.compile(r"^[A-ZÄÖÜ][\w'’.-]*$")
+_ADJECTIVE_ENDINGS = ("ische", "ischen", "ischer", "isches", "ischem")
+_MALE_A_NAMES = frozenset(
+    word_list(
+        """
+Luca Nikita Andrea Ilja Sascha Mustafa Joshua Elia Jona Juda
+"""
+    )
+)
+_NOUN_ENDINGS = (
+    "ung",
+    "heit",
+    "keit",
+    "schaft",
+    "tion",
+    "ität",
+    "ismus",
+    "ort",
+    "platz",
+    "stadt",
+    "zeit",
+    "tag",
+    "haus",
+    "werk",
+    "gebiet",
+    "land",
+    "staaten",
+    "recht",
+    "gesetz",
+)
+_TITLES = frozenset(
+    word_list(
+        """
+Dr Dr. Prof Prof. Professor Professorin Herr Frau Sir Lord
+"""
+    )
+)
+
+
+@dataclass
+class Person:
+    """A named person of the article: full name, role, gender, where it is mentioned."""
+
+    name: str
+    role: str | None = None
+    gender: str | None = None  # "m" | "f" | None
+    aliases: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Speaker:
+    """The resolved speaker of one mention."""
+
+    name: str | None
+    role: str | None
+    kind: str  # "person" | "institution" | "unknown"
+    aliases: tuple[str, ...] = ()
+
+
+def is_role_word(word: str) -> bool:
+    """'Kreml-Sprecher', 'Außenministerin', 'Sprecher' -> True."""
+    last = word.rsplit("-", 1)[-1].lower()
+    return any(last.endswith(head) for head in ROLE_HEADS) and last not in NOT_NAMES_LOWER
+
+
+def is_institution_word(word: str) -> bool:
+    """'Innenministerium', 'Polizei', 'dpa' -> True."""
+    low = word.lower()
+    if low in INSTITUTION_NAMES:
+        return True
+    last = low.rsplit("-", 1)[-1]
+    return any(last.endswith(head) for head in INSTITUTION_HEADS)
+
+
+def is_name_word(word: str) -> bool:
+    """A capitalised word that may be part of a person's name."""
+    return (
+        bool(_NAME_WORD.match(word))
+        and word not in NOT_NAMES
+        and not word.isupper()
+        and not word.endswith(_ADJECTIVE_ENDINGS)
+        and not is_role_word(word)
+        and not is_institution_word(word)
+    )
+
+
+NOT_NAMES_LOWER = frozenset(w.lower() for w in NOT_NAMES) - {"sprecher"}
+
+
+class Resolver:
+    """Resolves the speaker mentions of one article, in text order."""
+
+    def __init__(self, words: list[str], tokens: list[tuple[int, int]]):
+        self.people: list[Person] = []
+        self.by_surname: dict[str, Person] = {}
+        # (offset, person) of every person mention seen so far, for pronouns and roles.
+        self.seen: list[tuple[int, Person]] = []
+        self.words, self.tokens = words, tokens
+        self._registered: set[str] = set()
+        self._collect_full_names(words, tokens)
+
+    def _collect_full_names(self, words: list[str], tokens: list[tuple[int, int]]) -> None:
+        """Register every run of 2+ name words ('Dmitri Peskow'), with a role before it."""
+        i, n = 0, len(words)
+        while i < n:
+            j = i
+            while j < n and is_name_word(words[j]) and words[j] not in _TITLES:
+                j += 1
+            if j - i >= 2 and _starts_name(words, i):
+                role = words[i - 1] if i > 0 and is_role_word(words[i - 1]) else None
+                person = self._person(" ".join(words[i:j]), role, _gender(words[i], role))
+                self.seen.append((tokens[i][0], person))
+            i = max(j, i + 1)
+        self.seen.sort(key=lambda item: item[0])
+        for person in list(self.people):
+            self._register(person)
+
+    def _register(self, person: Person) -> None:
+        """Note every mention of the person's surname alone as a mention of them."""
+        surname = person.name.split()[-1]
+        if surname in self._registered:
+            return
+        self._registered.add(surname)
+        for i, w in enumerate(self.words):
+            if w == surname and (i == 0 or not is_name_word(self.words[i - 1])):
+                insort(self.seen, (self.tokens[i][0], person), key=lambda item: item[0])
+
+    def _person(self, name: str, role: str | None, gender: str | None) -> Person:
+        surname = name.split()[-1]
+        person = self.by_surname.get(surname)
+        if person is None or (
+            person.name != name and len(name.split()) > 1 and person.name != surname
+        ):
+            if person is not None and len(person.name.split()) == 1:
+                person.name = name  # a surname first, the full name later
+            else:
+                person = Person(name)
+                self.people.append(person)
+                self.by_surname[surname] = person
+        person.role = person.role or role
+        person.gender = person.gender or gender
+        if name != person.name:
+            person.aliases.add(name)
+        if surname != person.name:
+            person.aliases.add(surname)
+        return person
+
+    def resolve(self, mention: list[str], offset: int, plural: bool = False) -> Speaker:
+        """The speaker for a mention (its words) at character `offset`."""
+        words = [w for w in mention if w not in "(),"]
+        while words and words[0].lower() in DETERMINERS:
+            words = words[1:]
+        if not words:
+            return Speaker(None, None, "unknown")
+        if len(words) == 1 and words[0].endswith("-Angaben"):  # "nach Kreml-Angaben"
+            return Speaker(words[0].removesuffix("-Angaben"), None, "institution")
+        if len(words) == 1 and words[0] in PRONOUNS:
+            if plural and words[0].lower() == "sie":
+                return Speaker(None, None, "unknown")
+            person = self._nearest(offset, PRONOUNS[words[0]])
+            return self._speaker(person) if person else Speaker(None, None, "unknown")
+        role_end = 0
+        for k, w in enumerate(words):
+            if is_role_word(w) or w in _TITLES or (w[:1].islower() and k < len(words) - 1):
+                role_end = k + 1
+            else:
+                break
+        name_words = _name_run(words[role_end:])
+        role = _role_text(words[:role_end])
+        if name_words:
+            if any(is_institution_word(w) for w in name_words) or all(
+                w.isupper() for w in name_words
+            ):
+                return Speaker(" ".join(name_words), None, "institution")
+            if len(name_words) == 1 and name_words[0].lower() in INSTITUTION_NAMES:
+                return Speaker(name_words[0], None, "institution")
+            person = self._person(" ".join(name_words), role, _gender(name_words[0], role))
+            self._register(person)
+            if (offset, person) not in self.seen:
+                insort(self.seen, (offset, person), key=lambda item: item[0])
+            return self._speaker(person, role)
+        if any(is_institution_word(w) for w in words) and not role:
+            return Speaker(" ".join(words), None, "institution")
+        if role and not plural:
+            person = self._by_role(offset, role)
+            if person:
+                return self._speaker(person, role)
+            return Speaker(None, role, "person")
+        return Speaker(None, None, "unknown")
+
+    def _speaker(self, person: Person, role: str | None = None) -> Speaker:
+        aliases = tuple(sorted(a for a in person.aliases if a != person.name))
+        return Speaker(person.name, role or person.role, "person", aliases)
+
+    def _nearest(self, offset: int, gender: str | None) -> Person | None:
+        for at, person in reversed(self.seen):
+            if at < offset and (person.gender in (None, gender) or gender is None):
+                return person
+        return None
+
+    def _by_role(self, offset: int, role: str) -> Person | None:
+        head = _role_head(role)
+        for at, person in reversed(self.seen):
+            if at < offset and person.role and _role_head(person.role) == head:
+                return person
+        return self._nearest(offset, _gender("", role))
+
+
+def _starts_name(words: list[str], i: int) -> bool:
+    """Whether the run of capitalised words at i can be a name, judging by its context:
+    not after an article or adjective ("dem vorgeschlagenen Verhandlungsort Moskau") and
+    not starting with a common noun ending ("Regierung", "Sicherheitsrat")."""
+    if words[i].lower().endswith(_NOUN_ENDINGS):
+        return False
+    if i == 0:
+        return True
+    before = words[i - 1]
+    if before.lower() in DETERMINERS:
+        return False
+    return not (
+        before[:1].islower() and before.endswith(("en", "er", "es", "em")) and len(before) > 3
+    )
+
+
+def _name_run(words: list[str]) -> list[str]:
+    """The leading name words of `words` (stops at a party in brackets or a genitive)."""
+    run = []
+    for w in words:
+        if w in DETERMINERS or w.lower() in ("von", "vom", "aus", "des", "der"):
+            break
+        if not _NAME_WORD.match(w) or w in NOT_NAMES:
+            break
+        run.append(w)
+    return run
+
+
+def _role_text(words: list[str]) -> str | None:
+    words = [w for w in words if w not in _TITLES]
+    return " ".join(words) or None
+
+
+def _role_head(role: str) -> str:
+    return role.split()[-1].rsplit("-", 1)[-1].lower()
+
+
+def _gender(first: str, role: str | None) -> str | None:
+    if role:
+        head = _role_head(role)
+        if head.endswith("in") or head == "frau":
+            return "f"
+        if head in ("herr",):
+            return "m"
+    if len(first) > 2 and first.endswith("a") and first not in _MALE_A_NAMES:
+        return "f"
+    return None
