@@ -21,6 +21,7 @@ COMMANDS = {
     "quotes": "rag.commands.quotes",
     "speakers": "rag.commands.speakers",
     "eval": "evaluation.command",  # the edge package; see the module docstring
+    "eval-quotes": "evaluation.quotes",  # the edge package too
 }
 
 
