@@ -277,6 +277,7 @@ def build(index_dir: Path, n_chunks: int, data: Path, seed: int) -> dict:
 
     index = Index(settings)
     i, done = manifest["articles_done"], manifest["chunks_done"]
+    say(f"writing {n_chunks - done:,} synthetic chunks with SIMULATED vectors (near real centres)")
     t0, done0 = time.perf_counter(), done
     with writer_lock(settings):
         while done < n_chunks:
