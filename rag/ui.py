@@ -164,16 +164,33 @@ def article_html(
     """The full article escaped, the passage [start, end) tinted and its `highlights`
     (offsets relative to the passage) marked."""
     start, end = max(0, min(start, len(text))), max(0, min(end, len(text)))
+    return passages_html(text, [(start, end, highlights)])
+
+
+def passages_html(text: str, passages: Sequence[tuple[int, int, Sequence[tuple[int, int]]]]) -> str:
+    """The full article escaped, each passage (start, end, highlights relative to the
+    passage) tinted and its highlights marked; overlapping passages share one tint.
+
+    >>> html = passages_html("a b c d", [(0, 3, [(2, 3)]), (2, 5, [])])
+    >>> html.count("<span"), html.count("<mark"), re.sub("<[^>]+>", "", html)
+    (1, 1, 'a b c d')
+    """
     cells = _cells(text)[0]
-    if end <= start:
-        return "".join(cells)
-    marks = [(start + s, start + e) for s, e in merge_spans(highlights, end - start)]
-    inner = _wrap(cells, start, end, marks, "mark", MARK_STYLE)
-    return (
-        "".join(cells[:start])
-        + f'<span style="{PASSAGE_STYLE}">{inner}</span>'
-        + "".join(cells[end:])
-    )
+    n = len(text)
+    tints = merge_spans([(s, e) for s, e, _ in passages], n)
+    marks = merge_spans([(s + a, s + b) for s, e, hl in passages for a, b in hl if b <= e - s], n)
+    pieces, pos = [], 0
+    for lo, hi in tints:
+        inner = [(max(a, lo), min(b, hi)) for a, b in marks if b > lo and a < hi]
+        pieces.append("".join(cells[pos:lo]))
+        pieces.append(
+            f'<span style="{PASSAGE_STYLE}">'
+            + _wrap(cells, lo, hi, inner, "mark", MARK_STYLE)
+            + "</span>"
+        )
+        pos = hi
+    pieces.append("".join(cells[pos:]))
+    return "".join(pieces)
 
 
 def merge_spans(spans: Iterable[tuple[int, int]], length: int) -> list[tuple[int, int]]:
@@ -242,7 +259,7 @@ def passage_position(text: str, start: int, end: int) -> str:
     return f"The passage (tinted, cited sentences marked) is in paragraph {where} of {len(spans)}."
 
 
-def source_link(url: str) -> str | None:
+def source_link(url: str, label: str = "original") -> str | None:
     """A Markdown link to an article's web page, only for plain http(s) URLs.
 
     >>> source_link("javascript:alert(1)") is None
@@ -253,7 +270,7 @@ def source_link(url: str) -> str | None:
     url = (url or "").strip()
     if not re.fullmatch(r"https?://[^\s<>\"'`\\\\]+", url, flags=re.IGNORECASE):
         return None
-    return f"[original](<{url}>)"
+    return f"[{safe_markdown(label)}](<{url}>)"
 
 
 def article_window(text: str, start: int, end: int, limit: int = 100_000) -> tuple[int, int]:
