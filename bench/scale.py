@@ -21,7 +21,10 @@ it as they would. Synthetic chunks are packed from the sentence boundaries found
 the pool was built rather than segmented again (pysbd needs hours for 5M sentences), and
 without the token-window check (800 characters of German are far below 512 tokens).
 
-What it measures, each in a fresh process so that nothing is warm:
+What it measures, each in a fresh process so that nothing is warm (and so that a kept
+build is measured with the code as it is now, not as it was when it was built):
+- `reconcile_s`: first, `Index.reconcile()` as every ingest starts with; on a build made
+  by an older version it back-fills the side indexes that version did not write;
 - `open_s`: process start to a retriever that has answered its first question
   (`rag.retrieve.Retriever`: dense + keyword + fusion), minus the model load and the
   embedding of the questions (both timed in that process);
@@ -310,18 +313,21 @@ def build(index_dir: Path, n_chunks: int, data: Path, seed: int) -> dict:
     return manifest
 
 
-def reconcile(index_dir: Path) -> float:
-    """Repair a kept build as an ingest would (and back-fill side indexes added since it
-    was built, e.g. a keyword index written by a newer version); returns the seconds."""
+def worker_reconcile(index_dir: Path) -> dict:
+    """Repair the index as an ingest's first step does, and back-fill side indexes it
+    lacks (e.g. a keyword index of a newer version than the build's)."""
     from rag.lock import writer_lock
     from rag.store import Index
 
     settings = settings_for(index_dir)
-    say("reconciling the kept index (back-fills side indexes it lacks)")
     t0 = time.perf_counter()
     with writer_lock(settings):
-        Index(settings).reconcile()
-    return round(time.perf_counter() - t0, 1)
+        _records, _groups, removed = Index(settings).reconcile()
+    return {
+        "reconcile_s": round(time.perf_counter() - t0, 1),
+        "reconcile_removed_chunks": removed,
+        "peak_rss_mb": round(peak_rss_mb()),
+    }
 
 
 def _read_manifest(index_dir: Path) -> dict | None:
@@ -526,7 +532,7 @@ def parse_args(argv=None):
     p.add_argument("--questions", type=int, default=QUESTIONS, help=argparse.SUPPRESS)
     p.add_argument("--refresh-articles", type=int, default=REFRESH_ARTICLES)
     p.add_argument("--profile", action="store_true", help="cProfile the measuring processes")
-    p.add_argument("--worker", choices=("search", "refresh"), help=argparse.SUPPRESS)
+    p.add_argument("--worker", choices=("search", "refresh", "reconcile"), help=argparse.SUPPRESS)
     p.add_argument("--spawned-at", type=float, help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
@@ -580,12 +586,12 @@ def run(args) -> dict:
     try:
         manifest = _read_manifest(index_dir)
         reused = bool(manifest and manifest.get("complete"))
-        reconcile_s = None
         if reused:
             say(f"reusing the build in {index_dir} ({manifest['chunks_done']:,} chunks)")
-            reconcile_s = reconcile(index_dir)
         else:
             manifest = build(index_dir, args.chunks, args.data, args.seed)
+        say("reconciling the index as an ingest does first (back-fills missing side indexes)")
+        repaired = spawn("reconcile", index_dir, args, profile=False)
         say("measuring: open and search (fresh process)")
         search = spawn("search", index_dir, args, args.profile)
         say("measuring: refresh (fresh process)")
@@ -612,11 +618,13 @@ def run(args) -> dict:
         "peak_rss_mb_by_process": {
             "search": search["peak_rss_mb"],
             "refresh": refresh["peak_rss_mb"],
+            "reconcile": repaired["peak_rss_mb"],
             "build": manifest.get("build_peak_rss_mb"),
         },
         "build_s": manifest["build_s"],
         "reused_build": reused,
-        "reconcile_s": reconcile_s,
+        "reconcile_s": repaired["reconcile_s"],
+        "reconcile_removed_chunks": repaired["reconcile_removed_chunks"],
         **{k: v for k, v in search.items() if k not in ("open_s", "p95_ms", "peak_rss_mb")},
         **{k: v for k, v in refresh.items() if k not in ("refresh_overhead_s", "peak_rss_mb")},
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
@@ -652,6 +660,7 @@ def main(argv=None) -> int:
                     args.index, args.data, args.spawned_at or time.time(), args.questions
                 ),
                 "refresh": lambda: worker_refresh(args.index, args.data, args.refresh_articles),
+                "reconcile": lambda: worker_reconcile(args.index),
             }[args.worker]
             print(json.dumps(worker()))
             return 0
