@@ -131,7 +131,8 @@ STRINGS = {
     "none_match": ("No article matches {query!r}.", "Kein Artikel passt zu {query!r}."),
     "undated": ("no date", "ohne Datum"),
     "no_outlet": ("outlet unknown", "Medium unbekannt"),
-    "passages": ("{n} passage(s)", "{n} Passage(n)"),
+    "passage": ("1 passage", "1 Passage"),
+    "passages": ("{n:,} passages", "{n:,} Passagen"),
     "original": ("original", "Original"),
     "remove": ("Remove", "Entfernen"),
     "confirm": (
@@ -417,7 +418,7 @@ def _article_row(settings: Settings, key: str, row: corpus.Row) -> None:
         details = [
             long_date(row.date) if row.date else t("undated"),
             row.source or t("no_outlet"),
-            t("passages", n=row.passages),
+            t("passage") if row.passages == 1 else t("passages", n=row.passages),
         ]
         line = " · ".join(ui.safe_markdown(d) for d in details)
         if ui.source_link(row.url) is not None:  # only plain http(s) URLs become links

@@ -101,7 +101,7 @@ def test_the_list_shows_title_date_outlet_link_and_passages_and_the_folders(arch
     assert len(shown) == 3
     first = shown[0]  # newest first
     assert first.startswith("**Graz eröffnet eine neue Straßenbahnlinie**")
-    assert "6 September 2025" in first and "outlet unknown" in first and "1 passage(s)" in first
+    assert "6 September 2025" in first and "outlet unknown" in first and "· 1 passage" in first
     wien = next(r for r in shown if "Wien baut" in r)
     assert "ORF" in wien and "[original](<https://orf.at/stories/1/>)" in wien
     overview = texts(at.caption)

@@ -1,0 +1,189 @@
+"""The Archive view of the real app in a real browser: list, upload, remove, a busy index.
+
+`streamlit run app.py` (the whole app, its navigation's Archive page) over a small corpus
+indexed by `python -m ingest`, driven by headless chromium: the list shows what the
+command line indexed; an upload of a good and a bad file stores and lists the good one
+and says why the other was refused; a removal asks first, then the article is gone from
+the list and its file is out of the corpus; while another process holds the writer lock,
+a refresh says who and changes nothing.
+
+With UPDATE_SCREENSHOT=1 the documentation's screenshot docs/archive.png is rewritten
+from the same run.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from desk.archive import _widget_id
+from tests.conftest import PROJECT_ROOT
+from tests.servers import free_port, stop, wait_until_up
+from tests.test_browser import ARTIFACTS, browser, chromium, save_small_png  # noqa: F401
+from tests.test_ingest import article_file
+
+pytestmark = [pytest.mark.slow, pytest.mark.server, pytest.mark.browser]
+
+MODEL = "sentence-transformers/all-MiniLM-L6-v2"  # fast to load; the model is not under test
+SCREENSHOT = PROJECT_ROOT / "docs" / "archive.png"
+FEED = (
+    '{"id": "wien", "title": "Wien baut eine neue U-Bahn", "date": "2025-09-03", '
+    '"source": "ORF", "url": "https://orf.at/stories/1/", '
+    '"text": "Wien baut eine neue U-Bahn-Linie vom Karlsplatz bis nach Favoriten."}\n'
+    '{"id": "linz", "title": "Linz spart beim Licht", "date": "2025-09-01", '
+    '"source": "Der Standard", "url": "https://www.derstandard.at/story/2", '
+    '"text": "Linz spart bei der Straßenbeleuchtung und schaltet nachts ab."}\n'
+)
+ZOO = " date 2025-09-09 Der Alpenzoo in Innsbruck bekam zwei Pinguine aus Wien."
+
+
+def _env(index_dir: Path, corpus: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env.update(
+        RAG_INDEX_DIR=str(index_dir),
+        RAG_CORPUS_DIR=str(corpus),
+        RAG_EMBEDDING_MODEL=MODEL,
+        RAG_LLM_BACKEND="extractive",
+        RAG_UI_LANGUAGE="en",
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        PYTHONPATH=str(PROJECT_ROOT),
+    )
+    return env
+
+
+@pytest.fixture
+def live_app(tmp_path):
+    """The app on a free port over a small corpus; yields (url, env, corpus folder)."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    article_file(corpus, "tram.txt", "2025-09-06", "Graz eröffnet eine neue Straßenbahnlinie.")
+    (corpus / "feed.jsonl").write_text(FEED, encoding="utf-8")
+    env = _env(tmp_path / "idx", corpus)
+    out = subprocess.run(
+        [sys.executable, "-m", "ingest", "-q"],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    port = free_port()
+    log_path = tmp_path / "streamlit.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "app.py"),
+                "--server.address", "127.0.0.1", "--server.port", str(port),
+                "--server.headless", "true", "--browser.gatherUsageStats", "false",
+                "--client.toolbarMode", "minimal",
+            ],
+            cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    wait_until_up(
+        proc, f"{url}/_stcore/health", name="streamlit", log=log_path,
+        ready=lambda body: body.strip() == b"ok",
+    )  # fmt: skip
+    yield url, env, corpus
+    stop(proc)
+
+
+def row(page, article_id: str):
+    return page.locator(f".st-key-archive-row-{_widget_id(article_id)}")
+
+
+def titles(page) -> list[str]:
+    """The titles in the article list, in order."""
+    return [
+        t.inner_text().strip() for t in page.locator('[class*="st-key-archive-row-"] strong').all()
+    ]
+
+
+def test_upload_list_and_remove_in_the_browser(browser, live_app):  # noqa: F811
+    url, env, corpus = live_app
+    context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="en-US")
+    page = context.new_page()
+    try:
+        page.goto(f"{url}/archive")
+        page.get_by_text("1–3 of 3 articles").wait_for(timeout=180_000)
+        assert titles(page) == [
+            "Graz eröffnet eine neue Straßenbahnlinie",
+            "Wien baut eine neue U-Bahn",
+            "Linz spart beim Licht",
+        ]
+        wien = row(page, "feed.jsonl:wien")
+        assert "ORF" in wien.inner_text() and "3 September 2025" in wien.inner_text()
+        link = wien.get_by_role("link", name="original")
+        assert link.get_attribute("href") == "https://orf.at/stories/1/"
+        assert str(corpus.resolve()) in page.get_by_text("Indexed from:").inner_text()
+
+        # Upload a good and a bad file.
+        page.get_by_text("Add article files").click()
+        page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+            [
+                {"name": "zoo.txt", "mimeType": "text/plain", "buffer": ZOO.encode()},
+                {"name": "scan.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4"},
+            ]
+        )
+        page.get_by_role("button", name="Add 2 file(s) to the archive").click()
+        page.get_by_text("1 file(s) stored, 1 refused.").wait_for(timeout=120_000)
+        body = page.locator("section.main, [data-testid='stMain']").first.inner_text()
+        assert "zoo.txt: stored, 1 article(s)" in body
+        assert "scan.pdf: refused — unknown file type .pdf (supported:" in body
+        page.get_by_text("1–4 of 4 articles").wait_for(timeout=30_000)
+        assert "Der Alpenzoo in Innsbruck bekam zwei Pinguine aus Wien" in titles(page)
+        assert (corpus / "zoo.txt").read_text(encoding="utf-8") == ZOO
+        if os.environ.get("UPDATE_SCREENSHOT") == "1":
+            save_small_png(page.screenshot(full_page=True), SCREENSHOT)
+
+        # Remove one article: asked first, then gone from the list and from the corpus.
+        tram = row(page, "tram.txt")
+        tram.get_by_role("button", name="Remove").click()
+        page.get_by_text("from the archive? Its file goes to the folder").wait_for()
+        page.get_by_role("button", name="Yes, remove").click()
+        page.get_by_text("Removed: “Graz eröffnet eine neue Straßenbahnlinie”").wait_for(
+            timeout=60_000
+        )
+        page.get_by_text("1–3 of 3 articles").wait_for(timeout=30_000)
+        assert "Graz eröffnet eine neue Straßenbahnlinie" not in titles(page)
+        assert not (corpus / "tram.txt").exists()
+        assert (corpus / ".removed" / "tram.txt").exists()
+    except Exception:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "archive-failure.png"), full_page=True)
+        raise
+    finally:
+        context.close()
+
+
+def test_refresh_while_another_process_writes_says_so_in_the_browser(
+    browser,  # noqa: F811
+    live_app,
+):
+    from rag.lock import writer_lock
+    from rag.settings import Settings
+
+    url, env, corpus = live_app
+    settings = Settings(_env_file=None, index_dir=Path(env["RAG_INDEX_DIR"]))
+    context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="en-US")
+    page = context.new_page()
+    try:
+        page.goto(f"{url}/archive")
+        page.get_by_text("1–3 of 3 articles").wait_for(timeout=180_000)
+        article_file(corpus, "bus.txt", "2025-09-10", "Ein neuer Bus fährt in Villach.")
+        with writer_lock(settings, wait=False):  # another process's ingest, as the app sees it
+            page.get_by_role("button", name="Refresh archive").click()
+            page.get_by_text("is writing the index right now; nothing was changed").wait_for(
+                timeout=60_000
+            )
+        page.get_by_role("button", name="Refresh archive").click()
+        page.get_by_text("1 added, 0 changed, 0 removed").wait_for(timeout=120_000)
+        assert "Ein neuer Bus fährt in Villach" in titles(page)
+    except Exception:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "archive-busy-failure.png"), full_page=True)
+        raise
+    finally:
+        context.close()
