@@ -114,6 +114,7 @@ class _Pending:
     spans: list[tuple[int, int]]
     old_chunk_ids: list[str]
     is_new: bool
+    old_version: str = ""  # the committed version this one replaces ("" when new)
 
 
 class _Writer:
@@ -141,6 +142,10 @@ class _Writer:
             self.index.check_model(self.embedder.model_id, self.embedder.dimension)
         return self.embedder
 
+    def embed(self, texts: list[str]):
+        """Passage vectors for side indexes that store their own (loads the model once)."""
+        return self.model().encode_passages(texts)
+
     def flush(self) -> None:
         if not self.pending:
             return
@@ -166,10 +171,13 @@ class _Writer:
                 ]
             )
             row += n
-        self.summary.chunks_written += self.index.write_articles(items, chunk_meta=meta)
-        old = [cid for p in self.pending for cid in p.old_chunk_ids]
-        if old:  # replaced versions go only once the new ones are committed
-            self.index.delete_chunks(old)
+        self.summary.chunks_written += self.index.write_articles(
+            items, chunk_meta=meta, embed=self.embed
+        )
+        # Replaced versions go only once the new ones are committed.
+        self.index.delete_versions(
+            {(p.article.id, p.old_version): p.old_chunk_ids for p in self.pending if p.old_version}
+        )
         for p in self.pending:
             (self.summary.added if p.is_new else self.summary.updated).append(p.article.id)
         self.pending.clear()
@@ -233,6 +241,7 @@ def run_ingest(
         embedder=embedder,
         wait=wait,
         on_wait=on_wait,
+        roots=[str(r) for r in roots],
     )
 
 
@@ -248,6 +257,7 @@ def sync_articles(
     embedder=None,
     wait: bool = True,
     on_wait: Callable[[str], None] | None = None,
+    roots: Sequence[str] = (),
 ) -> Summary:
     """Make the index hold exactly the given articles, within `in_scope`.
 
@@ -257,21 +267,22 @@ def sync_articles(
 
     A writing run holds the index's writer lock (rag.lock) throughout: when another
     process writes, it calls `on_wait(holder)` and waits, or with `wait=False` raises
-    `rag.lock.IndexBusy`. A dry run takes no lock.
+    `rag.lock.IndexBusy`. A dry run takes no lock. `roots` (the corpus folders read) are
+    remembered in the index (`Index.roots()`).
     """
     if dry_run:
         return _sync(
-            articles, settings, in_scope, rebuild, dry_run, remove_missing, index, embedder
+            articles, settings, in_scope, rebuild, dry_run, remove_missing, index, embedder, roots
         )
     from rag.lock import writer_lock
 
     with writer_lock(settings, wait=wait, on_wait=on_wait):
         return _sync(
-            articles, settings, in_scope, rebuild, dry_run, remove_missing, index, embedder
+            articles, settings, in_scope, rebuild, dry_run, remove_missing, index, embedder, roots
         )
 
 
-def _sync(articles, settings, in_scope, rebuild, dry_run, remove_missing, index, embedder):
+def _sync(articles, settings, in_scope, rebuild, dry_run, remove_missing, index, embedder, roots):
     started = time.perf_counter()
     summary = Summary(dry_run=dry_run)
     served = index or Index(settings)  # what readers use while this run writes
@@ -296,20 +307,20 @@ def _sync(articles, settings, in_scope, rebuild, dry_run, remove_missing, index,
         # An incremental run keeps the copy the index was built with; a rebuild starts over.
         return Embedder.from_settings(settings, built_with=None if rebuild else built_with)
 
+    writer = _Writer(index, settings, load_embedder, summary)
     if dry_run:
         records, groups = index.records(), index.chunk_versions()
         summary.incomplete = incomplete(records, groups)
         for aid in summary.incomplete:  # the real run redoes them: show them as added
             del records[aid]
     else:
-        records, groups, summary.repaired_chunks = index.reconcile()
+        records, groups, summary.repaired_chunks = index.reconcile(embed=writer.embed)
     # Texts of articles this run will neither read nor remove own their duplicates.
     text_owner = {
         rec.text_hash: aid
         for aid, rec in sorted(records.items(), reverse=True)
         if rec.text_hash and not in_scope(rec)
     }
-    writer = _Writer(index, settings, load_embedder, summary)
     seen: set[str] = set()
     for article in articles(summary):
         _consider(article, records, groups, text_owner, seen, summary, writer, settings, dry_run)
@@ -321,9 +332,11 @@ def _sync(articles, settings, in_scope, rebuild, dry_run, remove_missing, index,
             if aid in seen or not in_scope(rec):
                 continue
             if not dry_run:
-                index.remove_article(aid, groups.get((aid, rec.version), []))
+                index.remove_article(aid, groups.get((aid, rec.version), []), rec.version)
             summary.removed.append(aid)
     if not dry_run:
+        if roots:
+            index.add_roots(roots)
         index.mark_refreshed()
         if index is not served:
             served.switch_to(index)
@@ -355,7 +368,9 @@ def _consider(article, records, groups, text_owner, seen, summary, writer, setti
         summary.failed.append(Problem(article.path, None, "no text left after cleaning"))
         return
     old = groups.get((article.id, rec.version), []) if rec else []
-    item = _Pending(article, version, th, spans, old, is_new=rec is None)
+    item = _Pending(
+        article, version, th, spans, old, is_new=rec is None, old_version=rec.version if rec else ""
+    )
     if dry_run:
         (summary.added if item.is_new else summary.updated).append(article.id)
         summary.chunks_written += len(spans)

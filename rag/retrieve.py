@@ -2,17 +2,19 @@
 filtered by date and source, near-duplicates collapsed, optionally reranked.
 
 Flow of `Retriever.search`:
-1. the index is reopened if another process wrote it (`Index.refresh()`), and the keyword
-   index rebuilt if the Chroma content changed (`Index.fingerprint()`);
+1. the index is reopened if another process wrote it (`Index.refresh()`); the persistent
+   keyword index (rag/keyword.py, SQLite) sees every commit by itself, so nothing is
+   rebuilt and opening costs the same at any corpus size;
 2. dense candidates come from the chunk collection (HNSW, with a `where` filter), keyword
-   candidates from BM25 over the same chunks (with the same filter as a row mask);
+   candidates from BM25 in the keyword index (the same filter, inside its ranked query);
 3. candidates are kept only if they belong to the committed version of their article:
    its record exists and names the chunk's version (a writer adds a version's chunks
    before its record and deletes the old version's chunks after it, so in between the
    index holds chunks of two versions, or of an article without a record);
-4. every candidate gets both scores: BM25 from the full score vector, the cosine of
-   keyword-only candidates from their stored embeddings; candidate texts and metadata are
-   always read from Chroma, so a keyword hit for a chunk deleted a moment ago is dropped;
+4. every candidate gets both scores: the BM25 of dense-only candidates is looked up per
+   chunk, the cosine of keyword-only candidates from their stored embeddings; candidate
+   texts and metadata are always read from Chroma, so a keyword hit for a chunk deleted a
+   moment ago is dropped;
 5. the two are standardised within the pool and added, BM25 with a per-query weight
    (see `rag.fusion`);
 6. an optional cross-encoder reorders the best few; near-duplicates are collapsed.
@@ -32,7 +34,7 @@ import numpy as np
 from rag import calibration, fusion, schema
 from rag.embeddings import Embedder
 from rag.errors import UserError
-from rag.keyword import KeywordIndex, keyword_index_for, tokenize
+from rag.keyword import tokenize
 from rag.schema import Passage
 from rag.settings import Settings
 from rag.store import Index
@@ -113,7 +115,6 @@ class Retriever:
         self.embedder = embedder
         self.signals = tuple(signals)
         self.calibration = calibration.for_model(getattr(embedder, "model_id", ""))
-        self._keyword: KeywordIndex | None = None
         self._reranker = None
         if settings.reranker_model:
             from rag.rerank import Reranker
@@ -121,9 +122,9 @@ class Retriever:
             self._reranker = Reranker(settings.reranker_model, device=settings.embedding_device)
 
     def refresh(self) -> None:
-        """Reload the keyword index if the index content changed (cheap when unchanged)."""
-        if "bm25" in self.signals:
-            self._keyword = keyword_index_for(self.index)
+        """Follow other processes' writes now rather than at the next search (cheap: the
+        keyword index needs no reload)."""
+        self.index.refresh()
 
     def encode_query(self, query: str) -> np.ndarray:
         """The query's embedding."""
@@ -146,13 +147,12 @@ class Retriever:
         self.index.refresh()  # another process may have written since the last search
         if not query or not query.strip() or self.index.chunks.count() == 0:
             return []
-        self.refresh()
         qvec = query_vector if query_vector is not None else self.encode_query(query)
         pool: dict[str, Passage] = {}
         if "dense" in self.signals:
             self._dense(qvec, filters, pool)
         weight, best = 0.0, 0.0
-        if "bm25" in self.signals and self._keyword is not None:
+        if "bm25" in self.signals:
             weight, best = self._add_keyword(query, qvec, filters, pool)
         if "dense" not in self.signals:
             weight = 1.0
@@ -198,33 +198,31 @@ class Retriever:
         self, query: str, qvec: np.ndarray, filters: Filters, pool: dict[str, Passage]
     ) -> tuple[float, float]:
         """Add BM25 scores and candidates to the pool; returns (keyword weight, best BM25)."""
-        kw = self._keyword
+        kw = self.index.side("keyword")
         terms = tokenize(query)
-        scores = kw.scores(terms)
-        if scores.size == 0:
+        if kw is None or not terms:
             return 0.0, 0.0
-        if filters.active:
-            lo, hi = filters.date_range
-            scores = np.where(kw.mask(lo, hi, filters.sources), scores, 0.0)
+        lo, hi = filters.date_range
+        hits = kw.search(terms, CANDIDATES, lo, hi, filters.sources)
+        if not hits:
+            return 0.0, 0.0
         weight = fusion.keyword_weight(
-            kw.match_strength(terms, scores), self.calibration.fusion_keyword_weight
+            kw.match_strength(terms, hits[0]), self.calibration.fusion_keyword_weight
         )
-        best = float(scores.max())
-        rows = kw.row_of
-        for p in pool.values():
-            row = rows.get(p.chunk_id)
-            p.scores["bm25"] = float(scores[row]) if row is not None else 0.0
-        if (weight == 0.0 and "dense" in self.signals) or best <= 0.0:
-            return weight, best  # BM25 cannot add anything; skip fetching its candidates
-        n = min(CANDIDATES, scores.size)
-        top = np.argpartition(-scores, n - 1)[:n]
-        new = [kw.ids[r] for r in top if scores[r] > 0 and kw.ids[r] not in pool]
+        top = {h.chunk_id: h.score for h in hits}
+        outside = [cid for cid in pool if cid not in top]
+        known = {**kw.scores(terms, outside), **top} if outside else top
+        for cid, p in pool.items():
+            p.scores["bm25"] = known.get(cid, 0.0)
+        if weight == 0.0 and "dense" in self.signals:
+            return weight, hits[0].score  # BM25 cannot add anything; skip its candidates
+        new = [cid for cid in top if cid not in pool]
         if new:
             got = self._get_with_vectors(new)
             for cid, text, meta, emb in zip(
                 got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
             ):
-                if meta is None:  # deleted since the keyword index was built
+                if meta is None:  # deleted since the keyword search
                     continue
                 p = Passage.from_chroma(cid, text or "", meta)
                 dense = (
@@ -234,10 +232,10 @@ class Retriever:
                 )
                 p.scores = {
                     "dense": dense if "dense" in self.signals else 0.0,
-                    "bm25": float(scores[rows[cid]]),
+                    "bm25": top[cid],
                 }
                 pool[cid] = p
-        return weight, best
+        return weight, hits[0].score
 
     def _keep_committed(self, pool: dict[str, Passage]) -> None:
         """Drop candidates whose article has no record or another version than theirs."""

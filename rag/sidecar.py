@@ -33,7 +33,9 @@ if TYPE_CHECKING:
 # Encodes passages with the index's embedding model (None when no model is loaded).
 Embed = Callable[[list[str]], np.ndarray]
 
-FACTORIES: list[str] = []
+FACTORIES: list[str] = [
+    "rag.keyword:make",  # the BM25 keyword index (SQLite FTS5)
+]
 
 
 @dataclass(frozen=True)

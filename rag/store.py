@@ -9,6 +9,11 @@ so the UI can show an article around a cited passage.
 The chunk collection's metadata records the embedding model and dimension that built
 it; opening it with another model raises `ModelMismatch`, naming the fix.
 
+Side indexes (rag/sidecar.py: the keyword index, the statement index) are derived from
+each article version like its chunks and kept in step here: written after the chunks and
+before the record, deleted before the record, repaired by `reconcile()`, and dropped with
+their generation.
+
 Embedded (`PersistentClient`) by default, a Chroma server when `chroma_host` is set.
 """
 
@@ -16,23 +21,25 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import os
 import re
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from rag import schema
+from rag import schema, sidecar
 from rag.settings import ARTICLES_SUFFIX, Settings
 
 MODEL_KEY = "embedding_model"
 DIM_KEY = "embedding_dim"
 REFRESH_KEY = "last_refresh"
 GENERATION_KEY = "generation"  # random per refresh: two refreshes in one second still differ
+ROOTS_KEY = "roots"  # JSON list of the corpus folders and files ingests read
 # A rebuild writes collections "<name>.g<6 hex>" (+ ARTICLES_SUFFIX) and then points the
 # collection "<name>-pointer" at them (metadata SERVING_KEY); no pointer = "<name>" itself.
 POINTER_SUFFIX = "-pointer"
@@ -41,6 +48,7 @@ _PAGE = 2000  # rows per get() page when scanning a collection
 # The embedded index's files whose change means another process wrote (SQLite and its log).
 _DB_FILES = ("chroma.sqlite3", "chroma.sqlite3-wal")
 _WRITE_BATCH = 1000  # rows per add()/delete() call (Chroma limits the batch size)
+_REPAIR_BATCH = 200  # articles per side-index repair write (texts are read back for them)
 
 
 class StoreError(Exception):
@@ -215,6 +223,7 @@ class Index:
         self.generation = generation  # fixed (a rebuild's target) or resolved (None)
         self._chunks = None
         self._articles = None
+        self._sidecars: list[sidecar.Sidecar] | None = None
         self._lock = threading.Lock()
         self._seen = self._disk_state()
         self.current = f"{self.name}.g{generation}" if generation else self._serving()
@@ -273,6 +282,7 @@ class Index:
             if current != self.current:  # a rebuild was switched in
                 self.current = current
                 self._chunks = self._articles = None
+                self._sidecars = None
 
     def _collection(self, name: str, **create):
         """Open a collection; create it only when missing (readers of an index write nothing)."""
@@ -303,6 +313,24 @@ class Index:
             self._articles = self._collection(f"{self.current}{ARTICLES_SUFFIX}")
         return self._articles
 
+    @property
+    def sidecars(self) -> list[sidecar.Sidecar]:
+        """The side indexes of the current generation (rag.sidecar.FACTORIES)."""
+        if self._sidecars is None:
+            self._sidecars = sidecar.make_all(self)
+        return self._sidecars
+
+    def side(self, name: str) -> sidecar.Sidecar | None:
+        """The side index called `name` (e.g. "keyword"), or None when none is registered."""
+        return next((s for s in self.sidecars if s.name == name), None)
+
+    def _at(self, collection: str) -> Index:
+        """This index's view of another generation's chunk collection (to drop it)."""
+        generation = collection[len(self.name) + 2 :] if collection != self.name else None
+        other = Index(self.settings, client=self.client, generation=generation)
+        other.current = collection
+        return other
+
     def aside(self) -> Index:
         """A new, empty generation of this index, invisible to readers until `switch_to`."""
         return Index(self.settings, client=self.client, generation=uuid.uuid4().hex[:6])
@@ -316,6 +344,7 @@ class Index:
         pointer.modify(metadata={SERVING_KEY: target.generation})  # the switch: one write
         self.current = target.current
         self._chunks = self._articles = None
+        self._sidecars = None
         self._drop([old, f"{old}{ARTICLES_SUFFIX}"])
 
     def drop_abandoned(self) -> list[str]:
@@ -331,7 +360,12 @@ class Index:
         return gone
 
     def _drop(self, names: Sequence[str]) -> None:
+        """Drop these collections; a chunk collection's side indexes go first, so a kill in
+        between leaves the collection, and with it the next run's reason to drop them."""
         for name in names:
+            if not name.endswith(ARTICLES_SUFFIX):
+                for side in sidecar.make_all(self._at(name)):
+                    side.drop()
             with contextlib.suppress(Exception):  # a missing collection is fine
                 self.client.delete_collection(name)
         self._wrote()
@@ -443,20 +477,38 @@ class Index:
         yield from self._scan(self.chunks, ["documents", "metadatas"])
 
     def stats(self) -> Stats:
+        """What the index holds; cheap at any size when the keyword index is there (counts,
+        date bounds and a consistency check from its article table, no scan of Chroma)."""
         from rag.lock import holder
 
         writer = holder(self.settings)
-        records = self.records()
-        dates = [r.date for r in records.values() if r.date]
         meta = self._meta()
+        articles, chunks = self.articles.count(), self.chunks.count()
+        keyword = self.side("keyword")
+        summary = keyword.summary() if keyword is not None else None
+        if summary is not None:
+            date_min, date_max = summary.date_min, summary.date_max
+        else:  # an index written before the keyword index existed: scan the records
+            dates = [r.date for r in self.records().values() if r.date]
+            date_min, date_max = (min(dates), max(dates)) if dates else (None, None)
+        # The scan is needed only when the counts disagree (an interrupted run, a writer
+        # at work): every committed version's chunks and keyword entries match its record.
+        consistent = (
+            writer is None
+            and summary is not None
+            and summary.articles == articles
+            and summary.chunks == chunks
+        )
         return Stats(
-            articles=self.articles.count(),
-            chunks=self.chunks.count(),
+            articles=articles,
+            chunks=chunks,
             embedding_model=meta.get(MODEL_KEY),
-            date_min=min(dates) if dates else None,
-            date_max=max(dates) if dates else None,
+            date_min=date_min,
+            date_max=date_max,
             last_refresh=meta.get(REFRESH_KEY),
-            incomplete_articles=len(incomplete(records, self.chunk_versions())),
+            incomplete_articles=0
+            if consistent
+            else len(incomplete(self.records(), self.chunk_versions())),
             writer=writer,
             truncated_chunks=self.truncated_chunks(),
         )
@@ -470,10 +522,27 @@ class Index:
 
     def sources(self) -> list[str]:
         """Distinct non-empty sources, sorted (for the UI filter)."""
+        keyword = self.side("keyword")
+        summary = keyword.summary() if keyword is not None else None
+        if summary is not None:
+            return summary.sources
         found = {
             str(m.get(schema.SOURCE, "")) for _id, m in self._scan(self.articles, ["metadatas"])
         }
         return sorted(s for s in found if s)
+
+    def roots(self) -> list[str]:
+        """The corpus folders and files ingests have read into this index, sorted."""
+        try:
+            return sorted(json.loads(self._meta().get(ROOTS_KEY) or "[]"))
+        except ValueError:
+            return []
+
+    def add_roots(self, roots: Sequence[str]) -> None:
+        """Remember folders an ingest read (kept across runs; shown by the archive view)."""
+        known = set(self.roots())
+        if not set(roots) <= known:
+            self._set_meta(**{ROOTS_KEY: json.dumps(sorted(known | set(roots)))})
 
     def fingerprint(self) -> str:
         """Changes whenever the content changes; keys caches such as the keyword index."""
@@ -489,23 +558,24 @@ class Index:
         self,
         items: Sequence[tuple[schema.Article, str, Sequence[tuple[int, int]], np.ndarray, str]],
         chunk_meta: Sequence[Sequence[dict]] | None = None,
+        embed: sidecar.Embed | None = None,
     ) -> int:
-        """Store article versions: all their chunks first, then their records (the commit
-        point), each in as few Chroma calls as the batch limit allows.
+        """Store article versions: all their chunks first, then every side index, then
+        their records (the commit point), each in as few calls as the batch limit allows.
 
         Each item is (article, version, chunk spans, chunk vectors, text hash); spans
         are (start, end) offsets into `article.text`. `chunk_meta`, if given, holds extra
-        metadata per item and chunk (token counts). Returns the number of chunks written.
+        metadata per item and chunk (token counts). `embed` encodes passages for side
+        indexes that store vectors of their own. Returns the number of chunks written.
         """
         ids, vectors, documents, metadatas = [], [], [], []
+        versions: list[sidecar.ArticleVersion] = []
         for k, (article, version, spans, embeddings, _) in enumerate(items):
             base = article.metadata(version)
             n = len(spans)
             extra = chunk_meta[k] if chunk_meta is not None else [{}] * n
-            ids += [schema.chunk_id(article.id, version, i) for i in range(n)]
-            vectors.append(np.asarray(embeddings, dtype=np.float32).reshape(n, -1))
-            documents += [article.text[s:e] for s, e in spans]
-            metadatas += [
+            chunk_ids = [schema.chunk_id(article.id, version, i) for i in range(n)]
+            metas = [
                 {
                     **base,
                     schema.CHUNK_INDEX: i,
@@ -516,6 +586,11 @@ class Index:
                 }
                 for i, (s, e) in enumerate(spans)
             ]
+            ids += chunk_ids
+            vectors.append(np.asarray(embeddings, dtype=np.float32).reshape(n, -1))
+            documents += [article.text[s:e] for s, e in spans]
+            metadatas += metas
+            versions.append(sidecar.ArticleVersion(article, version, chunk_ids, spans, metas))
         if not ids:
             return 0
         stacked = np.vstack(vectors)
@@ -527,6 +602,8 @@ class Index:
                 documents=documents[lo:hi],
                 metadatas=metadatas[lo:hi],
             )
+        for side in self.sidecars:
+            side.write(versions, embed)
         for lo in range(0, len(items), _WRITE_BATCH):
             batch = items[lo : lo + _WRITE_BATCH]
             self.articles.upsert(
@@ -542,22 +619,43 @@ class Index:
         return len(ids)
 
     def delete_chunks(self, ids: Sequence[str]) -> None:
+        """Delete chunks by id (their side entries are deleted by `delete_versions`)."""
         for lo in range(0, len(ids), _WRITE_BATCH):
             self.chunks.delete(ids=list(ids[lo : lo + _WRITE_BATCH]))
         self._wrote()
+
+    def delete_versions(self, groups: Mapping[tuple[str, str], Sequence[str]]) -> None:
+        """Delete article versions that are not (or no longer) committed: their side
+        entries, then their chunks. `groups` maps (article id, version) to chunk ids."""
+        if not groups:
+            return
+        for side in self.sidecars:
+            side.delete(list(groups))
+        self.delete_chunks([cid for ids in groups.values() for cid in ids])
 
     def delete_records(self, article_ids: Sequence[str]) -> None:
         for lo in range(0, len(article_ids), _WRITE_BATCH):
             self.articles.delete(ids=list(article_ids[lo : lo + _WRITE_BATCH]))
         self._wrote()
 
-    def remove_article(self, article_id: str, chunk_ids: Sequence[str]) -> None:
-        """Chunks first, so a kill never leaves searchable chunks without a record."""
-        self.delete_chunks(chunk_ids)
+    def remove_article(
+        self, article_id: str, chunk_ids: Sequence[str], version: str | None = None
+    ) -> None:
+        """Side entries and chunks first, the record last, so a kill never leaves searchable
+        entries without a record. `version` is the record's (looked up when not given)."""
+        if version is None:
+            got = self.articles.get(ids=[article_id], include=["metadatas"])
+            metas = [m for m in got["metadatas"] if m is not None]
+            version = str(metas[0].get(schema.VERSION, "")) if metas else ""
+        self.delete_versions({(article_id, version): chunk_ids})
         self.delete_records([article_id])
 
-    def reconcile(self) -> tuple[dict[str, ArticleRecord], dict[tuple[str, str], list[str]], int]:
-        """Drop orphaned and half-written versions left by an interrupted run.
+    def reconcile(
+        self, embed: sidecar.Embed | None = None
+    ) -> tuple[dict[str, ArticleRecord], dict[tuple[str, str], list[str]], int]:
+        """Drop orphaned and half-written versions left by an interrupted run, and bring
+        every side index in line with the records (also how a side index that is new to
+        this index is back-filled). `embed` is passed to side indexes that need vectors.
 
         Returns (records, chunk groups, number of chunks removed) as they are afterwards.
         """
@@ -565,18 +663,71 @@ class Index:
         groups = self.chunk_versions()
         removed = 0
         counts = Counter()
+        orphans = {}
         for (aid, h), ids in list(groups.items()):
             rec = records.get(aid)
             if rec is None or rec.version != h:
-                self.delete_chunks(ids)  # orphan: no record points at this version
+                orphans[(aid, h)] = ids  # no record points at this version
                 removed += len(ids)
                 del groups[(aid, h)]
             else:
                 counts[aid] = len(ids)
+        self.delete_versions(orphans)
         for aid, rec in list(records.items()):
             if counts.get(aid, 0) != rec.n_chunks:  # half-written: redo from scratch
                 ids = groups.pop((aid, rec.version), [])
-                self.remove_article(aid, ids)
+                self.remove_article(aid, ids, rec.version)
                 removed += len(ids)
                 del records[aid]
+        for side in self.sidecars:
+            self._repair(side, records, groups, embed)
         return records, groups, removed
+
+    def _repair(self, side, records, groups, embed) -> None:
+        """Delete a side index's entries of versions no record names; write the committed
+        versions it lacks, in batches (texts from the records, spans from the chunks)."""
+        held = side.versions()
+        committed = {(aid, rec.version) for aid, rec in records.items()}
+        stale = sorted(held - committed)
+        if stale:
+            side.delete(stale)
+        missing = sorted(committed - held)
+        for lo in range(0, len(missing), _REPAIR_BATCH):
+            batch = missing[lo : lo + _REPAIR_BATCH]
+            got = self.articles.get(
+                ids=[aid for aid, _ in batch], include=["documents", "metadatas"]
+            )
+            texts = {
+                aid: (doc or "", meta)
+                for aid, doc, meta in zip(
+                    got["ids"], got["documents"], got["metadatas"], strict=True
+                )
+                if meta is not None
+            }
+            chunk_ids = [cid for key in batch for cid in groups.get(key, [])]
+            chunk_meta = {}
+            for c in range(0, len(chunk_ids), _WRITE_BATCH):
+                part = self.chunks.get(ids=chunk_ids[c : c + _WRITE_BATCH], include=["metadatas"])
+                chunk_meta.update(zip(part["ids"], part["metadatas"], strict=True))
+            versions = []
+            for aid, version in batch:
+                if aid not in texts:
+                    continue
+                article = schema.Article.from_metadata(*texts[aid])
+                held_chunks = sorted(
+                    (int(chunk_meta[c][schema.CHUNK_INDEX]), c)
+                    for c in groups.get((aid, version), [])
+                    if chunk_meta.get(c)
+                )
+                metas = [chunk_meta[c] for _, c in held_chunks]
+                versions.append(
+                    sidecar.ArticleVersion(
+                        article,
+                        version,
+                        [c for _, c in held_chunks],
+                        [(int(m[schema.START]), int(m[schema.END])) for m in metas],
+                        metas,
+                    )
+                )
+            if versions:
+                side.write(versions, embed)

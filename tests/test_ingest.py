@@ -57,6 +57,12 @@ def assert_consistent(index: Index) -> None:
         assert len(ids) == records[aid].n_chunks, f"{aid} is half-written"
     assert {aid for aid, _ in groups} == set(records)
     assert index.chunks.count() == sum(r.n_chunks for r in records.values())
+    # The keyword index holds exactly the committed versions' chunks, nothing else.
+    keyword = index.side("keyword")
+    assert keyword.versions() == {(aid, rec.version) for aid, rec in records.items()}
+    assert {k: sorted(v) for k, v in keyword.entries().items()} == {
+        k: sorted(v) for k, v in groups.items()
+    }
 
 
 @pytest.fixture
