@@ -1,4 +1,5 @@
-"""The Streamlit chat app, run in-process with AppTest against a real index.
+"""The Streamlit desk (app.py and its chat view, desk/chat.py), run in-process with AppTest
+against a real index.
 
 The index is built once per session from the sample corpus plus a hostile article
 (tests/data/hostile: markup, `javascript:` links, image beacons) with the real ingest
@@ -22,7 +23,7 @@ import pytest
 from rag import ui
 from rag.settings import Settings
 from rag.store import Index
-from rag.ui import article_html
+from rag.ui import article_html, passages_html
 from tests.conftest import PROJECT_ROOT, SAMPLE_CORPUS
 from tests.test_llm_server import llama_server  # noqa: F401 - fixture; skips when unavailable
 
@@ -32,6 +33,7 @@ PESKOW_QUESTION = "What did Peskow say about NATO troops?"
 HOSTILE_QUESTION = "Was meldete die Stadtverwaltung von Cherson über die Antoniwka-Brücke?"
 HOSTILE_SOURCE = "Prüfdienst *Hostile* Wire"
 TIMEOUT = 180  # the first run of a settings key loads the embedding and keyword indexes
+REFRESH = "archive-refresh-sidebar"  # the Archive view's refresh button in the chat sidebar
 
 
 @pytest.fixture(scope="session")
@@ -132,7 +134,7 @@ def test_date_filter_restricts_the_sources(app_env):
 
 def test_source_filter_restricts_the_sources(app_env):
     at = start()
-    [sources] = [m for m in at.multiselect if m.label == "Sources"]
+    [sources] = [m for m in at.multiselect if m.label == "Outlets"]
     assert sources.options == [HOSTILE_SOURCE]
     sources.set_value([HOSTILE_SOURCE]).run()
     at = ask(at, HOSTILE_QUESTION)
@@ -145,9 +147,10 @@ def test_sidebar_shows_index_stats_mode_and_refresh(app_env):
     at = start()
     sidebar = "\n".join(m.value for m in at.sidebar.markdown)
     assert "Articles: **2**" in sidebar
-    assert "2025&#45;09&#45;05 – 2025&#45;09&#45;06" in sidebar
-    assert "Extractive" in sidebar
-    assert at.button(key="refresh").label == "Refresh corpus"
+    assert "Passages: **" in sidebar and "Chunks" not in sidebar  # newsroom words
+    assert "5 September 2025 – 6 September 2025" in sidebar
+    assert "Quotes only" in sidebar and "xtractive" not in sidebar
+    assert at.button(key=REFRESH).label == "Refresh archive"
 
 
 def test_empty_index_explains_how_to_fill_it(monkeypatch, tmp_path):
@@ -157,7 +160,7 @@ def test_empty_index_explains_how_to_fill_it(monkeypatch, tmp_path):
     assert "The index is empty" in info and "python -m ingest" in info
     assert not at.error
     assert at.chat_input[0].disabled
-    assert at.button(key="refresh").label == "Refresh corpus"
+    assert at.button(key=REFRESH).label == "Refresh archive"
 
 
 def test_unreachable_llm_gives_a_notice_and_an_extractive_answer(app_env, monkeypatch):
@@ -207,8 +210,11 @@ def test_full_article_opens_with_the_passage_marked(app_env):
         c.value for c in at.caption
     )
     article = Index(Settings(_env_file=None, index_dir=app_env)).get_article(first.article_id)
-    expected = article_html(article.text, first.start, first.end, first.highlight)
+    [source] = [s for s in answer.sources if s.n == first.n]
+    expected = passages_html(article.text, [(p.start, p.end, p.highlight) for p in source.passages])
     assert textwrap.dedent(expected).strip() in rendered  # as st.markdown normalises it
+    if len(source.passages) == 1:
+        assert expected == article_html(article.text, first.start, first.end, first.highlight)
 
 
 @pytest.mark.slow
@@ -227,7 +233,7 @@ def test_refresh_button_ingests_new_articles_and_the_next_answer_finds_them(
         "Seilbahn auf den Schafberg. Die Bergbahn bringt stündlich 800 Gäste auf den Gipfel.",
         encoding="utf-8",
     )
-    at.button(key="refresh").click().run()
+    at.button(key=REFRESH).click().run()
     assert not at.exception
     report = " ".join(s.value for s in at.sidebar.success)
     assert "1 added" in report and "1 unchanged" in report, report
@@ -273,7 +279,7 @@ def test_weakly_supported_citation_is_flagged_next_to_its_source():
     from streamlit.testing.v1 import AppTest
 
     def script():
-        import app
+        from desk import chat
         from rag.answer import Answer, Citation
 
         quote = "Der Kreml lehnt Truppen ab. Peskow sprach von Gefahr."
@@ -281,13 +287,16 @@ def test_weakly_supported_citation_is_flagged_next_to_its_source():
             n=1, article_id="a", title="Titel", date="2025-09-05", source="ORF", quote=quote,
             start=0, end=len(quote), supported=False, support=0.31,
             cited_sentences=["Peskow begrüßte die Truppen."], highlight=[(28, len(quote))],
+            url="https://orf.example/1",
         )  # fmt: skip
-        strong = Citation(**{**weak.__dict__, "n": 2, "supported": True, "support": 0.9})
+        strong = Citation(
+            **{**weak.__dict__, "n": 2, "article_id": "b", "supported": True, "support": 0.9}
+        )
         answer = Answer(
             question="q", standalone_question="q", text="Peskow begrüßte die Truppen [1][2].",
             mode="llm", citations=[weak, strong], passages=[],
         )  # fmt: skip
-        app.show_sources(answer, key="{}", fingerprint="", msg=0)
+        chat.show_sources(answer, key="{}", fingerprint="", msg=0)
 
     at = AppTest.from_function(script, default_timeout=30).run()
     assert not at.exception, [e.value for e in at.exception]
@@ -304,7 +313,7 @@ def test_refresh_on_an_empty_index_fills_it_and_opens_the_chat(monkeypatch, tmp_
     monkeypatch.setenv("RAG_CORPUS_DIR", str(SAMPLE_CORPUS))
     at = start()
     assert at.chat_input[0].disabled
-    at.button(key="refresh").click().run()
+    at.button(key=REFRESH).click().run()
     assert not at.exception
     assert "1 added" in " ".join(s.value for s in at.sidebar.success)
     assert not at.chat_input[0].disabled
@@ -354,3 +363,165 @@ def test_configuration_mistakes_show_the_fix_instead_of_a_traceback(
     at = start()
     errors = html.unescape(" ".join(e.value for e in at.error))  # as the browser shows it
     assert expected in errors, errors
+
+
+# --- the desk: filters shown, examples, language, source cards, exports -----------------------
+def filter_captions(at) -> list[str]:
+    return [c.value for c in at.caption if "filters" in c.value.lower()]
+
+
+def test_answer_shows_its_filters_and_reset_clears_them(app_env):
+    at = start()
+    [outlets] = [m for m in at.multiselect if m.label == "Outlets"]
+    outlets.set_value([HOSTILE_SOURCE]).run()
+    assert any("Active filters" in c for c in filter_captions(at))
+    at = ask(at, HOSTILE_QUESTION)
+    [answer] = answers(at)
+    assert answer.filters is not None and answer.filters.sources == (HOSTILE_SOURCE,)
+    [assistant] = [m for m in at.chat_message if m.name == "assistant"]
+    asked_with = [c.value for c in assistant.caption if c.value.startswith(":material/filter")]
+    assert len(asked_with) == 1 and "Asked with filters" in asked_with[0]
+    assert "outlets: Prüfdienst" in html.unescape(asked_with[0])
+    assert "Filters" in answer.to_markdown()  # the export records them too
+
+    at.button(key="reset-filters").click().run()
+    assert not at.exception
+    [outlets] = [m for m in at.multiselect if m.label == "Outlets"]
+    assert outlets.value == []
+    assert "Searching all 2 articles." in [c.value for c in at.caption]
+    assert not [b for b in at.button if b.key == "reset-filters"]
+    # the answer keeps the filters it was asked under
+    [assistant] = [m for m in at.chat_message if m.name == "assistant"]
+    assert any("Asked with filters" in c.value for c in assistant.caption)
+
+
+def test_a_date_filter_that_hides_the_answer_says_so(app_env):
+    at = start()
+    [date_input] = [d for d in at.date_input if d.label == "Published between"]
+    day = dt.date(2025, 9, 6)  # the Peskow article is from the 5th
+    date_input.set_value((day, day)).run()
+    at = ask(at, PESKOW_QUESTION)
+    [answer] = answers(at)
+    assert [n.cause for n in answer.filter_notes] == ["date_range"], answer.notices
+    warnings = [w.value for w in at.warning]
+    assert any("outside the date range" in w for w in warnings), warnings
+
+
+def test_example_questions_on_an_empty_chat_are_asked_with_one_click(app_env):
+    at = start()
+    labels = [at.button(key=f"example-{i}").label for i in range(3)]
+    assert labels[0] == "What did Dmitri Peskow say?"  # the most quoted person
+    assert labels[1] == "What was reported on 6 September 2025?"  # the newest day
+    assert not at.session_state["messages"]
+    at.button(key="example-1").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    [answer] = answers(at)
+    assert answer.question == labels[1]
+    assert (answer.filters.date_from, answer.filters.date_to) == ("2025-09-06", "2025-09-06")
+    assert {c.date for c in answer.citations} <= {"2025-09-06"}
+    assert not [b for b in at.button if str(b.key).startswith("example-")]  # gone now
+
+
+def test_german_interface_from_the_setting(app_env, monkeypatch):
+    monkeypatch.setenv("RAG_UI_LANGUAGE", "de")
+    at = start()
+    assert [t.value for t in at.main.title] == ["Das Archiv fragen"]
+    assert at.chat_input[0].placeholder == "Frage an das Archiv…"
+    sidebar = html.unescape("\n".join(m.value for m in at.sidebar.markdown))
+    assert "Artikel: **2**" in sidebar and "Textstellen: **" in sidebar
+    assert "5. September 2025 – 6. September 2025" in sidebar
+    assert "Nur Zitate" in sidebar
+    assert [d.label for d in at.date_input] == ["Erschienen zwischen"]
+    assert [m.label for m in at.multiselect] == ["Medien"]
+    assert at.button(key="example-0").label == "Was sagte Dmitri Peskow?"
+    at = ask(at, PESKOW_QUESTION)
+    assert [b.label for b in at.get("download_button")] == ["Als Markdown exportieren"]
+    assert at.get("status")[0].label.startswith("Antwort aus")
+    captions = " ".join(c.value for c in at.caption)
+    assert "Quellen (nur Zitate" in captions
+
+
+def test_language_switch_in_the_sidebar(app_env):
+    at = start()
+    assert [t.value for t in at.main.title] == ["Ask the archive"]
+    [switch] = [w for w in at.get("button_group") if w.key == "ui-language"]
+    switch.set_value("de").run()
+    assert not at.exception
+    assert [t.value for t in at.main.title] == ["Das Archiv fragen"]
+    at = ask(at, PESKOW_QUESTION)  # the choice holds for the rest of the session
+    assert [t.value for t in at.main.title] == ["Das Archiv fragen"]
+
+
+def show_cards(narrow: bool):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_string(CARDS_SCRIPT.replace("NARROW", str(narrow)), default_timeout=30)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+CARDS_SCRIPT = """
+from desk import chat
+from rag.answer import Answer, Citation
+
+first = "Der Kreml lehnt Truppen ab. " * 12
+second = "Peskow sprach von einer Gefahr für Russland. " * 6
+cites = [
+    Citation(
+        n=1, article_id="a", title="Kreml lehnt Truppen ab", date="2025-09-05",
+        source="ORF", quote=q, start=s, end=s + len(q), supported=True, support=0.9,
+        highlight=[(0, 10)], url="https://orf.example/stories/1",
+    )
+    for q, s in ((first, 0), (second, 900))
+]
+answer = Answer(
+    question="q", standalone_question="q", text="Der Kreml lehnt ab [1].",
+    mode="extractive", citations=cites, passages=[],
+)
+chat.show_sources(answer, key="{}", fingerprint="", msg=0, narrow=NARROW)
+"""
+
+
+def test_one_card_per_article_with_outlet_date_and_link():
+    at = show_cards(narrow=False)
+    shown = [m.value for m in at.markdown]
+    labels = [m for m in shown if m.startswith("**&#91;")]
+    assert labels == ["**&#91;1&#93;** Kreml lehnt Truppen ab"]  # two passages, one card
+    assert "ORF · 5 September 2025 · [original ↗](<https://orf.example/stories/1>)" in shown
+    assert sum("<mark" in m for m in shown) == 2  # both passages, in the card
+    assert [e.label for e in at.expander] == ["Full article"]
+
+
+def test_long_cards_start_folded_on_a_narrow_screen():
+    at = show_cards(narrow=True)
+    assert [e.label for e in at.expander] == ["Show the 2 quoted passages", "Full article"]
+    assert not at.expander[0].proto.expanded
+
+
+def test_copy_text_has_numbered_citations_and_the_filters():
+    from desk import chat
+    from desk.i18n import set_language
+    from rag.answer import Answer, Citation
+    from rag.retrieve import Filters
+
+    quote = "Der Kreml lehnt Truppen ab."
+    cite = Citation(
+        n=1, article_id="a", title="Kreml lehnt Truppen ab", date="2025-09-05", source="ORF",
+        quote=quote, start=0, end=len(quote), supported=True, support=0.9,
+        url="https://orf.example/stories/1",
+    )  # fmt: skip
+    filters = Filters(date_from="2025-09-01", date_to="2025-09-30", sources=("ORF",))
+    answer = Answer(
+        question="Was sagt der Kreml?", standalone_question="Was sagt der Kreml?",
+        text="> „Der Kreml lehnt Truppen ab.“ [1]", mode="extractive", citations=[cite],
+        passages=[], filters=filters,
+    )  # fmt: skip
+    set_language("de")
+    try:
+        text = chat.plain_text(answer, filters)
+    finally:
+        set_language("en")
+    assert "[1] ORF, 2025-09-05: Kreml lehnt Truppen ab. https://orf.example/stories/1" in text
+    assert "Gefragt mit Filtern: erschienen 1. September 2025 – 30. September 2025" in text
+    assert ">" not in text.splitlines()[0] and "**" not in text  # clean text, no Markdown
