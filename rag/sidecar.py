@@ -35,6 +35,7 @@ Embed = Callable[[list[str]], np.ndarray]
 
 FACTORIES: list[str] = [
     "rag.keyword:make",  # the BM25 keyword index (SQLite FTS5)
+    "rag.quotes.store:make",  # the statement index (who said what)
 ]
 
 
