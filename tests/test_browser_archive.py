@@ -4,8 +4,8 @@
 indexed by `python -m ingest`, driven by headless chromium: the list shows what the
 command line indexed; an upload of a good and a bad file stores and lists the good one
 and says why the other was refused; a removal asks first, then the article is gone from
-the list and its file is out of the corpus; while another process holds the writer lock,
-a refresh says who and changes nothing.
+the list and its file is out of the corpus; while a command-line ingest writes, an upload
+is stored and waits for the next refresh, and a refresh says who writes and changes nothing.
 
 With UPDATE_SCREENSHOT=1 the documentation's screenshot docs/archive.png is rewritten
 from the same run.
@@ -158,32 +158,54 @@ def test_upload_list_and_remove_in_the_browser(browser, live_app):  # noqa: F811
         context.close()
 
 
-def test_refresh_while_another_process_writes_says_so_in_the_browser(
+def test_upload_and_refresh_while_a_command_line_ingest_writes(
     browser,  # noqa: F811
     live_app,
+    tmp_path,
 ):
-    from rag.lock import writer_lock
-    from rag.settings import Settings
+    """A real `python -m ingest` holds the writer lock mid-write (tests/ingest_pause.py):
+    the upload is stored and says it waits for the next refresh, a refresh says who writes
+    and changes nothing; once the ingest is done, a refresh indexes the upload."""
+    from tests.test_concurrency import paused_ingest, write_articles
 
     url, env, corpus = live_app
-    settings = Settings(_env_file=None, index_dir=Path(env["RAG_INDEX_DIR"]))
     context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="en-US")
     page = context.new_page()
+    flags = tmp_path / "flags"
     try:
         page.goto(f"{url}/archive")
         page.get_by_text("1–3 of 3 articles").wait_for(timeout=180_000)
-        article_file(corpus, "bus.txt", "2025-09-10", "Ein neuer Bus fährt in Villach.")
-        with writer_lock(settings, wait=False):  # another process's ingest, as the app sees it
-            page.get_by_role("button", name="Refresh archive").click()
-            page.get_by_text("is writing the index right now; nothing was changed").wait_for(
-                timeout=60_000
-            )
+        write_articles(tmp_path / "other", "cli", 2)
+        cli_env = {"RAG_INDEX_DIR": env["RAG_INDEX_DIR"]}
+        writer = paused_ingest("records", flags, [str(tmp_path / "other"), "-q"], cli_env)
+        holder = f"pid {writer.proc.pid}, started"
+
+        page.get_by_text("Add article files").click()
+        page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+            [{"name": "zoo.txt", "mimeType": "text/plain", "buffer": ZOO.encode()}]
+        )
+        page.get_by_role("button", name="Add 1 file(s) to the archive").click()
+        stored = page.get_by_text("will be indexed by the next refresh")
+        stored.wait_for(timeout=60_000)
+        assert holder in stored.inner_text()
+        assert (corpus / "zoo.txt").exists()
+
+        page.get_by_role("button", name="Refresh archive").click()
+        busy = page.get_by_text("is writing the index right now; nothing was changed")
+        busy.wait_for(timeout=60_000)
+        assert holder in busy.inner_text()
+
+        (flags / "go").touch()
+        assert writer.finish() == 0, writer.stderr
         page.get_by_role("button", name="Refresh archive").click()
         page.get_by_text("1 added, 0 changed, 0 removed").wait_for(timeout=120_000)
-        assert "Ein neuer Bus fährt in Villach" in titles(page)
+        page.get_by_text("1–6 of 6 articles").wait_for(timeout=30_000)
+        assert "Der Alpenzoo in Innsbruck bekam zwei Pinguine aus Wien" in titles(page)
     except Exception:
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "archive-busy-failure.png"), full_page=True)
         raise
     finally:
+        flags.mkdir(exist_ok=True)
+        (flags / "go").touch()
         context.close()
