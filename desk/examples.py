@@ -8,8 +8,8 @@ Three questions a journalist can click to see what the archive answers:
    with the date filter set to that day;
 3. when fewer than two people are found, about the newest article's title.
 
-Who is quoted is read from the statement index when the index has one
-(`rag.quotes.index`), else guessed from the text: a capitalised name right before or
+Who is quoted is read from the statement index (`rag.quotes.search`, filled by the
+ingest) when it holds statements, else guessed from the text: a capitalised name right before or
 after a speech verb ("betonte Peskow", "Peskow sagte"), counted only when the same
 surname is introduced somewhere with a first name ("Dmitri Peskow") — newsroom style
 names a person in full once, which tells names from capitalised German nouns
@@ -19,12 +19,15 @@ simply yields fewer person questions.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from desk.i18n import long_date, translator
+
+log = logging.getLogger("newsroom.examples")
 
 STRINGS = {
     "person": ("What did {name} say?", "Was sagte {name}?"),
@@ -131,15 +134,12 @@ def from_index(index) -> list[Example]:
 
 
 def _statement_index_people(index, limit: int = 2) -> list[str]:
-    """The most quoted speakers from the statement index, when this index has one."""
+    """The most quoted people of the statement index ([] when it holds none yet)."""
+    from rag.quotes.search import StatementSearch
+
     try:
-        from rag.quotes import index as statements  # written by the statement feature
-    except ImportError:
+        speakers = StatementSearch(index).directory()
+    except Exception:  # noqa: BLE001 - examples are a convenience; the text heuristic stands in
+        log.warning("no speakers from the statement index", exc_info=True)
         return []
-    most_quoted = getattr(statements, "most_quoted", None)
-    if most_quoted is None:
-        return []
-    try:
-        return [str(name) for name in most_quoted(index, limit=limit)][:limit]
-    except Exception:  # noqa: BLE001 - examples are a convenience; the heuristic stands in
-        return []
+    return [s.name for s in speakers if s.kind == "person"][:limit]
