@@ -38,6 +38,7 @@ import contextlib
 import os
 import shutil
 import tempfile
+import time
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -120,6 +121,8 @@ STRINGS = {
 t = translator(STRINGS)
 
 REMOVED_FOLDER = ".removed"  # beside a removed article's file; hidden, so never ingested
+_STAGING = ".upload-"  # staging folders in the corpus folder; hidden, so never ingested
+_STALE_STAGING_S = 3600  # a staging folder this old belongs to a killed upload
 _MB = 1024 * 1024  # as Streamlit's uploader counts megabytes
 _MAX_NAME_BYTES = 255
 _PAGE = 2000  # rows per Chroma get() when listing
@@ -228,7 +231,8 @@ def upload(
     corpus = Path(settings.corpus_dir)
     try:
         corpus.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".upload-", dir=corpus))
+        _clear_stale_staging(corpus)
+        staging = Path(tempfile.mkdtemp(prefix=_STAGING, dir=corpus))
     except OSError as exc:
         raise CorpusError(t("corpus_unusable", folder=corpus, reason=exc.strerror or exc)) from exc
     results: list[FileResult] = []
@@ -293,6 +297,15 @@ def _take(item, name, corpus, staging, settings, options) -> tuple[FileResult, P
     except OSError as exc:
         return FileResult(name, False, t("cannot_store", reason=exc.strerror or exc)), None
     return FileResult(name, True, note, ids, notes), target
+
+
+def _clear_stale_staging(corpus: Path) -> None:
+    """Remove staging folders that a killed upload left (older than an hour)."""
+    cutoff = time.time() - _STALE_STAGING_S
+    for entry in corpus.glob(f"{_STAGING}*"):
+        with contextlib.suppress(OSError):
+            if entry.is_dir() and not entry.is_symlink() and entry.stat().st_mtime < cutoff:
+                shutil.rmtree(entry, ignore_errors=True)
 
 
 def _name_problem(name: str) -> str:

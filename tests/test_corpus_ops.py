@@ -273,6 +273,15 @@ def test_while_a_command_line_ingest_writes_nothing_waits_and_uploads_are_kept(
     assert_consistent(Index(desk))
 
 
-def test_no_staging_folder_is_left_in_the_corpus(desk, minilm):
+def test_no_staging_folder_is_left_and_a_killed_upload_s_is_cleared_later(desk, minilm):
+    import os
+
+    killed = desk.corpus_dir / ".upload-killed"
+    killed.mkdir()
+    (killed / "half.txt").write_bytes(ZOO[:20])
+    os.utime(killed, (time.time() - 7200, time.time() - 7200))
+    running = desk.corpus_dir / ".upload-running"  # another upload, right now
+    running.mkdir()
     corpus.upload(desk, [("zoo.txt", ZOO), ("bad.pdf", b"x")], embedder=minilm)
-    assert not [p for p in desk.corpus_dir.iterdir() if p.name.startswith(".upload-")]
+    left = sorted(p.name for p in desk.corpus_dir.iterdir() if p.name.startswith(".upload-"))
+    assert left == [".upload-running"]
