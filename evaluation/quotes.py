@@ -45,7 +45,7 @@ _GOLD_FORMS = {
     "Reported": "reported",
 }
 _NO_SPACE_BEFORE = frozenset(",.:;!?)]}“”«%…")
-_NO_SPACE_AFTER = frozenset("([{„»")
+_NO_SPACE_AFTER = frozenset("([{„»\n")
 
 
 def configure(sub) -> None:
@@ -167,6 +167,11 @@ def rebuild_text(sentences: list[list[str]]):
     ascii_open = False
     for s_i, tokens in enumerate(sentences):
         offsets.append(len(spans))
+        if parts and previous[-1:].isalnum():
+            # a sentence without final punctuation is a line of its own (a heading)
+            parts.append("\n")
+            pos += 1
+            previous = "\n"
         for t_i, token in enumerate(tokens):
             if token == '"':  # ASCII quotes alternate: opening, closing
                 glue = not parts or ascii_open

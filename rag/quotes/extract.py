@@ -45,6 +45,7 @@ from rag.quotes.lexicon import (
     SPEECH_VERBS,
     WEAK_CUES,
     Verb,
+    is_source_word,
     word_list,
 )
 from rag.quotes.resolve import Resolver, is_institution_word, is_name_word, is_role_word
@@ -52,23 +53,6 @@ from rag.quotes.types import Form, Statement
 
 _CLAUSE_MARKS = frozenset(',;:–—()[]„“”"»«')
 _QUOTE_MARKS = frozenset('„“”"»«')
-_SOURCE_NOUNS = frozenset(
-    word_list(
-        """
-Angaben Worten Informationen Auskunft Darstellung Einschätzung Ansicht Meinung
-Auffassung Aussage Aussagen Schätzungen Berichten Erkenntnissen Mitteilung
-Einschätzungen Schilderung Schilderungen
-"""
-    )
-)
-_SOURCE_NOUN_ADJECTIVES = frozenset(
-    word_list(
-        """
-den eigenen ersten offiziellen bisherigen vorläufigen übereinstimmenden jüngsten
-neuesten unbestätigten inoffiziellen
-"""
-    )
-)
 _AUXILIARIES = frozenset(
     word_list(
         """
@@ -257,6 +241,8 @@ def _cue_after_quote(doc: Doc, t: int):
     n = len(doc.words)
     if t < n and doc.words[t] in ",–—":
         t += 1
+    elif t >= n or doc.words[t - 2] not in ",.!?…":  # „…“ sagte is a title, „…,“ sagte a quote
+        return None
     if t >= n:
         return None
     k = _sentence_index(doc, t)
@@ -265,19 +251,21 @@ def _cue_after_quote(doc: Doc, t: int):
     cue: list[int] | None = None
     source: tuple[int, int] | None = None
     if word.lower() == "so":
-        source = _noun_phrase(doc, t + 1, end)
-        if source is None or not _speaker_like(doc, source):
+        source = _so_speaker(doc, t, end)
+        if source is None:
             return None
         cue = [t]
     elif word in ("heißt", "hieß") and t + 1 < end and doc.words[t + 1] == "es":
         cue = [t, t + 1]
-        source = _institution_after(doc, t + 2, end)
+        source = _document_after(doc, t + 2, end)
     else:
-        verb = _speech_verb(doc, t, end)
+        verb = _speech_verb(doc, t, end, strict=False)
         if verb is None:
             return None
         cue = verb[1]
         source = _noun_phrase(doc, t + 1, end)
+        if source is not None and not _speaker_like(doc, source):
+            source = None
     plural = doc.words[t].endswith("en") and cue is not None and doc.words[t].lower() != "so"
     after_cue = source[1] if source else cue[-1] + 1
     next_token = None
@@ -329,15 +317,26 @@ def _speech_verb(doc: Doc, i: int, end: int, strict: bool = True) -> tuple[Verb,
 def _particle(doc: Doc, i: int, end: int, particle: str | None) -> int | None:
     """Index of `particle` closing the clause that starts at i, if it does."""
     while i < end and doc.words[i] not in _CLAUSE_MARKS and doc.words[i] not in ".!?":
-        if doc.words[i] == particle and (i + 1 >= end or not doc.words[i + 1][0].isalnum()):
+        closes = i + 1 >= end or not doc.words[i + 1][0].isalnum()
+        if doc.words[i] == particle and closes and (i + 1 >= end or doc.words[i + 1] != "("):
             return i
-        i += 1
+        i = _skip_brackets(doc, i + 1, end)
     return None
+
+
+def _skip_brackets(doc: Doc, i: int, end: int) -> int:
+    """i, or the index after a short bracketed aside starting at i ("(Ortszeit)")."""
+    if i < end and doc.words[i] == "(":
+        for j in range(i + 1, min(end, i + 8)):
+            if doc.words[j] == ")":
+                return j + 1
+    return i
 
 
 def _noun_phrase(doc: Doc, i: int, end: int) -> tuple[int, int] | None:
     """Token range of a speaker noun phrase starting at i: 'er', 'Kreml-Sprecher Dmitri
-    Peskow', 'der Sprecher des Ministeriums', 'die Polizei', 'Johann Wadephul (CDU)'."""
+    Peskow', 'der Sprecher des Ministeriums', 'die Polizei', 'Johann Wadephul (CDU)',
+    'der Leiter der Behörde, Andreas Huber'."""
     words = doc.words
     if i >= end:
         return None
@@ -346,57 +345,40 @@ def _noun_phrase(doc: Doc, i: int, end: int) -> tuple[int, int] | None:
     j = i
     if words[j].lower() in DETERMINERS:
         j += 1
-    has_noun = False
+    while j < end and _adjective(words[j]):
+        j += 1
+    start_nouns = j
+    title_end = _title_end(doc, j, end)
+    if title_end is not None:  # „BBC News“
+        return (i, title_end) if j == i or words[i].lower() in DETERMINERS else None
+    while j < end and _noun(words[j]):
+        j += 1
+        if j < end and words[j] == "." and words[j - 1] in ("Dr", "Prof"):
+            j += 1
+    if j == start_nouns:
+        return None
     while j < end:
         w = words[j]
-        if (
-            w[:1].isupper()
-            and w not in ("Laut",)
-            and (w not in _NOT_IN_NP or has_noun is False and w in ("Dr", "Prof"))
-        ):
-            if w in _NOT_IN_NP and w not in ("Dr", "Prof"):
-                break
-            has_noun = True
-            j += 1
-            if j < end and words[j] == "." and w in ("Dr", "Prof"):
-                j += 1
-            continue
-        if (
-            not has_noun
-            and w[:1].islower()
-            and w.endswith(("e", "en", "er", "es", "em"))
-            and w not in FILLERS
-            and w not in _NOT_ADJ
-        ):
-            j += 1  # adjective before the noun
-            continue
-        if has_noun and w == "(" and j + 2 < end and words[j + 2] == ")":
+        if w == "(" and j + 2 < end and words[j + 2] == ")":
             j += 3  # party or country in brackets
             continue
-        if (
-            has_noun
-            and not is_name_word(words[j - 1])
-            and w in ("des", "der")
-            and j + 1 < end
-            and (words[j + 1][:1].isupper() or words[j + 1].endswith(("en", "er")))
+        title_end = _title_end(doc, j, end)
+        if title_end is not None:
+            j = title_end  # die Musikzeitschrift „Billboard“
+            continue
+        if w in ("des", "der") and (words[i].lower() in DETERMINERS or _common_head(words[j - 1])):
+            k = _genitive_end(doc, j + 1, end)  # "der Sprecher des Ministeriums"
+            if k is not None:
+                j = k
+                continue
+        if w in ("von", "vom", "aus") and (
+            is_role_word(words[j - 1]) or _plural_noun(words[j - 1])
         ):
-            # genitive attribute: "der Sprecher des Ministeriums"
-            k = j + 1
-            while (
-                k < end
-                and words[k][:1].islower()
-                and words[k].endswith(("e", "en", "er", "es"))
-                and words[k] not in FILLERS
-            ):
-                k += 1
-            if k < end and words[k][:1].isupper() and words[k] not in _NOT_IN_NP:
-                j = k + 1
-                while j < end and words[j][:1].isupper() and words[j] not in _NOT_IN_NP:
-                    j += 1
+            k = _genitive_end(doc, j + 1, end)  # "ein Experte von Greenpeace"
+            if k is not None:
+                j = k
                 continue
         break
-    if not has_noun:
-        return None
     # apposition: "der Leiter der Behörde, Andreas Huber,"
     if (
         j + 2 < end
@@ -412,15 +394,80 @@ def _noun_phrase(doc: Doc, i: int, end: int) -> tuple[int, int] | None:
     return (i, j)
 
 
+def _title_end(doc: Doc, i: int, end: int) -> int | None:
+    """The end of a short quoted name at i ('„Billboard“', '„BBC News“'), or None."""
+    words = doc.words
+    if i >= end or words[i] not in _OPENING_QUOTES:
+        return None
+    for j in range(i + 1, min(end, i + 7)):
+        if words[j] in _QUOTE_MARKS:
+            return j + 1 if j > i + 1 and words[i + 1][:1].isupper() else None
+        if words[j] in ",.;:!?":
+            return None
+    return None
+
+
+_OPENING_QUOTES = frozenset('„»"“')
+
+
+def _common_head(word: str) -> bool:
+    """A noun that takes a genitive: a role, an institution, a source ("Angaben")."""
+    return is_role_word(word) or is_institution_word(word) or is_source_word(word)
+
+
+def _genitive_end(doc: Doc, i: int, end: int) -> int | None:
+    """End of the noun phrase after "des" / "der" / "von" at i, or None."""
+    words = doc.words
+    if i < end and words[i].lower() in DETERMINERS:
+        i += 1
+    while i < end and _adjective(words[i]):
+        i += 1
+    title_end = _title_end(doc, i, end)
+    if title_end is not None:
+        return title_end  # des „Spiegel“
+    j = i
+    while j < end and _noun(words[j]):
+        j += 1
+    return j if j > i else None
+
+
+def _noun(word: str) -> bool:
+    """A capitalised word that can be part of a noun phrase ('dpa-Meldung' too)."""
+    if word in _NOT_IN_NP or word in PRONOUNS:
+        return False
+    if word[:1].isupper():
+        return True
+    return "-" in word and word.rsplit("-", 1)[-1][:1].isupper()
+
+
+def _adjective(word: str) -> bool:
+    return (
+        word[:1].islower()
+        and len(word) > 3
+        and word.endswith(("e", "en", "er", "es", "em"))
+        and word not in FILLERS
+        and word not in _NOT_ADJ
+        and word not in SPEECH_VERBS
+    )
+
+
+def _plural_noun(word: str) -> bool:
+    return word[:1].isupper() and word.endswith(("en", "er", "e"))
+
+
 _NOT_IN_NP = frozenset(
     word_list(
         """
 Laut Nach Wie So Als Am Im In Auf Bei Mit Von Vom Zum Zur Für Gegen Ohne Um Aus Seit Bis
-Während Wegen Trotz Unter Über Vor Hinter Neben Zwischen Auch Aber Doch Und Oder Nun
-Jetzt Heute Gestern Dann Zudem Außerdem Allerdings Jedoch Zugleich Zuvor Danach Dabei
-Deshalb Daher Trotzdem Dennoch Bereits Schon Noch Nur Erst Es Man Wir Ich Ihr Du Das
-Dies Was Wer Dass Ob Wenn Weil Da Montag Dienstag Mittwoch Donnerstag Freitag Samstag
-Sonntag Ende Anfang Mitte
+Während Wegen Trotz Unter Über Vor Hinter Neben Zwischen Auch Aber Doch Und Oder Nun Jetzt
+Heute Gestern Dann Zudem Außerdem Allerdings Jedoch Zugleich Zuvor Danach Dabei Deshalb
+Daher Trotzdem Dennoch Bereits Schon Noch Nur Erst Es Man Wir Ich Ihr Du Das Dies Was Wer
+Dass Ob Wenn Weil Da Montag Dienstag Mittwoch Donnerstag Freitag Samstag Sonntag Ende
+Anfang Mitte Ihm Ihn Ihnen Uns Mir Dir Sich Euch Ebenso Ebenfalls Insgesamt Hier Dort
+Demnach Somit Also Zwar Sowohl Weder Jedenfalls Immerhin Dazu Darin Darauf Daraufhin
+Zunächst Später Inzwischen Mittlerweile Bisher Derzeit Damals Erneut Offenbar
+Vermutlich Angeblich Zufolge Januar Februar März April Mai Juni Juli August September
+Oktober November Dezember Prozent Euro Dollar Uhr Jahr Jahre Jahren Jahres Tag Tage Tagen
 """
     )
 )
@@ -428,61 +475,108 @@ _NOT_ADJ = frozenset(
     word_list(
         """
 eine seine ihre keine diese jene alle viele einige andere beide ohne gerne heute bitte
-sowie damit dabei dafür daher aber oder immer wieder später weiter bisher sehr mehr
-jeder jede jedes unter über hinter außer sogar eher aller nie nicht selbst erste
+sowie damit dabei dafür daher aber oder immer wieder später weiter bisher sehr mehr jeder
+jede jedes unter über hinter außer sogar eher aller nie nicht selbst erste sowohl
 """
     )
 )
-_NEGATIONS = frozenset(
+_NEGATIONS = frozenset(word_list("nicht nie niemals kein keine keinen nichts"))
+_SUBORDINATORS = frozenset(
     word_list(
         """
-nicht nie niemals kein keine keinen nichts
+nachdem als weil wenn obwohl während da bevor seit seitdem sobald falls damit indem
+sodass ob dass wie wo wer was
 """
     )
 )
 
 
 def _speaker_like(doc: Doc, span: tuple[int, int]) -> bool:
-    """Whether a noun phrase can be a speaker: a pronoun, a name, a role, an institution."""
+    """Whether a noun phrase can be a speaker: a pronoun, a name, a role, an institution
+    ('die Pläne' cannot; 'der Sender NBC News' can)."""
     words = doc.words[span[0] : span[1]]
     if len(words) == 1 and words[0] in PRONOUNS:
         return True
-    return any(
-        is_name_word(w) or is_role_word(w) or is_institution_word(w)
-        for w in words
-        if w[:1].isupper()
-    )
+    if any(w in _QUOTE_MARKS for w in words):
+        return True  # a publication: die Zeitschrift „Billboard“
+    nouns = [w for w in words if _noun(w)]
+    if any(is_role_word(w) or is_institution_word(w) for w in nouns):
+        return True
+    if words[0].lower() in DETERMINERS:
+        # "der Sender NBC News": a name after the head noun; "die Pläne" is no speaker
+        return len(nouns) >= 2 and is_name_word(nouns[1])
+    return any(is_name_word(w) for w in nouns)
+
+
+def _so_speaker(doc: Doc, t: int, end: int) -> tuple[int, int] | None:
+    """The speaker after "so" at t ('…, so Peskow.'), or None when "so" is no cue."""
+    source = _noun_phrase(doc, t + 1, end)
+    if source is None or not _speaker_like(doc, source):
+        return None
+    after = source[1]
+    if after < end and doc.words[after] not in '.,;:!“”"»«–' and doc.words[after] not in FILLERS:
+        return None
+    return source
 
 
 def _source_for_verb(
     doc: Doc, start: int, v: int, cue: list[int], end: int
 ) -> tuple[int, int] | None:
-    """The speaker of the verb at v in the clause [start, end): before it or after it."""
+    """The speaker of the verb at v in the clause [start, end): the noun phrase before it
+    when the clause starts with one, else the one right after it ("Das machte Peskow
+    deutlich", "Am Montag sagte er")."""
+    del cue
+    while start < v and doc.words[start].lower() in _LEADING_ADVERBS:
+        start += 1  # "Auch das Ministerium kritisierte …"
+    if start < v - 3 and doc.words[v - 1] == ",":
+        # "Frank Biermann, Vorsitzender der …, sagte": the name and its apposition;
+        # "Deiss, der sich … entschlossen hatte, sagte": the name without the clause
+        head = _noun_phrase(doc, start, v)
+        if (
+            head is not None
+            and head[1] < v
+            and doc.words[head[1]] == ","
+            and _speaker_like(doc, head)
+        ):
+            middle = doc.words[head[1] + 1 : v - 1]
+            if middle and middle[0].lower() in _RELATIVE and len(middle) <= 25:
+                return head
+            if len(middle) <= 12 and middle and middle[0].lower() not in _SUBORDINATORS:
+                return (start, v - 1)
     if start < v:
         before = _noun_phrase(doc, start, v)
-        if before is not None and before[1] == v and _speaker_like(doc, before):
-            return before
-    after = _noun_phrase(doc, v + 1, end)
+        if before is not None and before[1] == v:
+            first = doc.words[start].lower()
+            if _speaker_like(doc, before):
+                return before
+            if first not in ("das", "dies", "den", "einen", "diesen") and first not in FILLERS:
+                return None  # a subject that cannot speak ("Die Flut forderte …")
+    i = v + 1
+    while i < end and doc.words[i].lower() in FILLERS and not doc.words[i][:1].isupper():
+        i += 1
+    after = _noun_phrase(doc, i, end)
     if after is not None and _speaker_like(doc, after):
         return after
-    # "Dann sagte am Montag Peskow": fillers between verb and speaker
-    i = v + 1
-    while i < end and doc.words[i].lower() in FILLERS:
-        i += 1
-        if i < end and doc.words[i][:1].isupper():
-            after = _noun_phrase(doc, i, end)
-            if after is not None and _speaker_like(doc, after):
-                return after
     return None
 
 
-def _institution_after(doc: Doc, i: int, end: int) -> tuple[int, int] | None:
+_LEADING_ADVERBS = frozenset(
+    word_list(
+        """
+auch so dabei gleichzeitig zugleich allerdings bereits zudem außerdem ebenso ebenfalls
+jedoch nun jetzt dann damals später zuvor inzwischen mittlerweile daraufhin anschließend
+schließlich hingegen dagegen indes unterdessen erneut wiederum nochmals sogar selbst
+insbesondere vor allem gestern heute
+"""
+    )
+)
+
+
+def _document_after(doc: Doc, i: int, end: int) -> tuple[int, int] | None:
     """'hieß es aus dem Ministerium' / 'heißt es in einer Mitteilung der Polizei'."""
     while i < end and doc.words[i] not in _CLAUSE_MARKS:
-        if doc.words[i] in ("aus", "von", "vom", "der", "des") and i + 1 < end:
-            np = _noun_phrase(doc, i + 1, end)
-            if np and any(is_institution_word(w) for w in doc.words[np[0] : np[1]]):
-                return np
+        if doc.words[i] in ("aus", "von", "vom", "in", "im", "seitens") and i + 1 < end:
+            return _noun_phrase(doc, i + 1, end)
         i += 1
     return None
 
@@ -514,44 +608,67 @@ def _indirect(doc: Doc, k: int) -> _Found | None:
 
 
 def _cue_before_clause(doc: Doc, k: int) -> _Found | None:
-    """'Peskow sagte, die Präsenz … sei eine Gefahr' / 'Er erinnerte daran, dass …'."""
+    """'Peskow sagte, die Präsenz … sei eine Gefahr' / 'Er erinnerte daran, dass …' /
+    'Die Polizei hatte mitgeteilt, dass …'."""
     first, last = doc.sentences[k]
     words = doc.words
-    for v in range(first, min(last, first + 12)):
-        if words[v] in _CLAUSE_MARKS:
-            if words[v] != ",":
-                return None
+    titles = {t for t in range(first, last) if _title_end(doc, t, last)}
+    inside = {t for start in titles for t in range(start, _title_end(doc, start, last) or start)}
+    for v in range(first, min(last, first + 16)):
+        if v in inside:
             continue
+        if words[v] in _CLAUSE_MARKS and words[v] not in ",()":
+            return None
         verb = _speech_verb(doc, v, last)
         if verb is None:
             continue
         cue = verb[1]
-        # the clause mark that ends the cue clause
+        subject_end = v
+        if words[v] in JOINED_SPEECH_VERBS and v > first:
+            # participle after an auxiliary: "hatte … mitgeteilt,"
+            aux = next((a for a in range(v - 1, first, -1) if words[a] in _AUX_FINITE), None)
+            if aux is not None and v + 1 < last and words[v + 1] in (",", ":"):
+                cue, subject_end = [aux, v], aux
+            elif words[v] not in SPEECH_VERBS:  # a participle without its auxiliary
+                continue
         c = cue[-1] + 1
-        while c < last and words[c] not in (",", ":") and c - v <= 10:
+        while c < last and words[c] not in (",", ":") and c - v <= 14:
+            c = _title_end(doc, c, last) or c
             if words[c] in _QUOTE_MARKS or words[c] in ".!?":
                 return None
-            c += 1
+            c = _skip_brackets(doc, c, last)
+            if c < last and words[c] not in (",", ":"):
+                c += 1
         if c >= last or words[c] not in (",", ":"):
             return None
-        if any(w in _NEGATIONS for w in words[v:c]):
+        if (
+            any(w in _NEGATIONS for w in words[v:c])
+            or "sich" in words[v + 1 : c]
+            and "bereit" in words[v:c]
+        ):
             return None
-        clause_start = first
-        if first < v and words[first:v].count(",") and "," in words[first:v]:
-            return None
-        source = _source_for_verb(doc, clause_start, v, cue, c)
+        source = _source_for_verb(doc, first, subject_end, cue, c)
         if source is None:
             return None
         nxt = words[c + 1] if c + 1 < last else ""
-        if nxt.lower() in _RELATIVE and nxt.lower() not in ("das",):
-            return None
+        if nxt.lower() in _RELATIVE and _noun(words[c - 1]) and words[c - 1] not in PRONOUNS:
+            return None  # "kritisierte die Pläne, die …": a relative clause, no message
         if words[c] == ":" and nxt in _QUOTE_MARKS:
             return None
+        if nxt.lower() in _NOT_REPORTING:
+            return None  # "…, indem er …": an adverbial clause, not what was said
         span = _message(doc, c + 1, last)
         if span is None:
             return None
-        return _Found([span], "indirect", cue, source, k, words[v].endswith("en"))
+        return _Found([span], "indirect", cue, source, k, words[cue[0]].endswith("en"))
     return None
+
+
+_NOT_REPORTING = frozenset(
+    word_list("indem weil obwohl nachdem bevor wenn als während da sodass damit um sobald")
+)
+_HEARSAY = frozenset(word_list("soll sollen"))  # "Er soll … haben": reported, not his own
+_AUX_FINITE = frozenset(word_list("hat hatte haben hatten habe hätte hätten ist war wurde"))
 
 
 def _cue_after_clause(doc: Doc, k: int) -> _Found | None:
@@ -564,26 +681,46 @@ def _cue_after_clause(doc: Doc, k: int) -> _Found | None:
         t = c + 1
         w = words[t]
         if w == "so":
-            source = _noun_phrase(doc, t + 1, last)
-            if source is None or not _speaker_like(doc, source):
+            source = _so_speaker(doc, t, last)
+            if source is None:
                 continue
             cue = [t]
         elif w in ("heißt", "hieß") and t + 1 < last and words[t + 1] == "es":
             cue = [t, t + 1]
-            source = _institution_after(doc, t + 2, last)
+            source = _document_after(doc, t + 2, last)
         else:
-            verb = _speech_verb(doc, t, last)
+            verb = _speech_verb(doc, t, last, strict=False)
             if verb is None:
                 continue
             cue = verb[1]
             source = _noun_phrase(doc, t + 1, last)
             if source is None or not _speaker_like(doc, source):
                 continue
+        if not _main_clause_before(doc, first, c):
+            return None
         span = _message(doc, first, c)
         if span is None:
             return None
         return _Found([span], "indirect", cue, source, k, w.endswith("en") and w != "so")
     return None
+
+
+def _main_clause_before(doc: Doc, first: int, c: int) -> bool:
+    """Whether the words before the comma at c can be a reported clause, not the subject
+    and a subordinate clause of the sentence's own verb ("Der Bericht, der … wurde,
+    kritisierte …", "Nachdem er …, sagte er …")."""
+    words = doc.words
+    if words[first].lower() in _SUBORDINATORS and "," not in words[first:c]:
+        return False
+    commas = [i for i in range(first, c) if words[i] == ","]
+    if commas:
+        head = commas[0]
+        after = words[head + 1].lower() if head + 1 < c else ""
+        if head - first <= 6 and (after in _RELATIVE or after in _SUBORDINATORS):
+            noun_phrase = _noun_phrase(doc, first, head)
+            if noun_phrase is not None and noun_phrase[1] == head:
+                return False
+    return True
 
 
 def _wie_clause(doc: Doc, k: int) -> _Found | None:
@@ -630,46 +767,58 @@ def _according_to(doc: Doc, k: int) -> _Found | None:
         cue_span: tuple[int, int] | None = None
         source: tuple[int, int] | None = None
         cue: list[int] = []
-        if low == "laut":
+        if low == "laut" or low == "gemäß":
             source = _noun_phrase(doc, i + 1, last)
-            if source is None or not _speaker_like(doc, source):
+            if source is None:
                 continue
             cue, cue_span = [i], (i, source[1])
         elif low == "zufolge" and i > first:
             for s in range(max(first, i - 10), i):
                 np = _noun_phrase(doc, s, i)
-                if np is not None and np[1] == i and _speaker_like(doc, np):
+                if (
+                    np is not None
+                    and np[1] == i
+                    and (_speaker_like(doc, np) or _source_noun(doc, np))
+                ):
                     source = np
                     break
             if source is None:
                 continue
             cue, cue_span = [i], (source[0], i + 1)
+        elif low == "nach" and i + 1 < last and words[i + 1] in _POSSESSIVES and i + 3 < last:
+            # "Seiner Meinung nach" comes out as the possessive before "nach"
+            continue
+        elif (
+            low == "nach"
+            and i > first
+            and words[i - 2] in _POSSESSIVES
+            and is_source_word(words[i - 1])
+        ):
+            source, cue, cue_span = (i - 2, i - 1), [i - 1, i], (i - 2, i + 1)
         elif low == "nach" and i + 1 < last:
-            j = i + 1
-            while j < last and words[j] in _SOURCE_NOUN_ADJECTIVES:
-                j += 1
-            if j >= last:
+            np = _noun_phrase(doc, i + 1, last)
+            if np is None:
                 continue
-            noun = words[j]
-            if noun.endswith(("-Angaben", "angaben")) and noun != "Angaben":
-                head = noun.removesuffix("-Angaben").removesuffix("angaben")
-                cue, cue_span = [i, j], (i, j + 1)
-                source = (j, j + 1) if head[:1].isupper() else None
-            elif noun in _SOURCE_NOUNS:
-                cue = [i, j]
-                if "eigenen" in words[i + 1 : j]:
-                    source = _noun_phrase(doc, first, last) if first != i else None
-                    cue_span = (i, j + 1)
-                else:
-                    s = j + 1
-                    if s < last and words[s] in ("von", "vom", "aus"):
-                        s += 1
-                    source = _noun_phrase(doc, s, last)
-                    if source is None:
-                        continue
-                    cue_span = (i, source[1])
+            nouns = [n for n in range(np[0], np[1]) if _noun(words[n])]
+            if not nouns or not is_source_word(words[nouns[0]]):
+                continue
+            head = nouns[0]
+            cue, cue_span = [i, head], (i, np[1])
+            if "eigenen" in words[i + 1 : head] or "eigener" in words[i + 1 : head]:
+                subject = _noun_phrase(doc, first, last) if first != i else None
+                source = subject if subject and _speaker_like(doc, subject) else None
+                cue_span = (i, head + 1)
+            elif np[1] == head + 1 and np[1] < last and words[np[1]] in ("von", "vom", "aus"):
+                source = _noun_phrase(doc, np[1] + 1, last)
+                if source is None:
+                    continue
+                cue_span = (i, source[1])
+            elif words[head].endswith("angaben") and words[head] != "Angaben" and np[1] == head + 1:
+                source = (head, head + 1)
             else:
-                continue
+                source = np
+        elif low in ("demnach", "wonach") and (i == first or words[i - 1] == ","):
+            cue, cue_span, source = [i], (i, i + 1), None
         else:
             continue
         parts = []
@@ -689,6 +838,13 @@ def _according_to(doc: Doc, k: int) -> _Found | None:
             continue
         return _Found(parts, "indirect", cue, source, k)
     return None
+
+
+_POSSESSIVES = frozenset(word_list("Seiner Ihrer seiner ihrer Deren deren"))
+
+
+def _source_noun(doc: Doc, span: tuple[int, int]) -> bool:
+    return any(is_source_word(w) for w in doc.words[span[0] : span[1]])
 
 
 def _reported(doc: Doc, k: int) -> _Found | None:
@@ -721,17 +877,34 @@ def _strong_speaker(doc: Doc, span: tuple[int, int]) -> bool:
 
 
 def _continuation(doc: Doc, k: int, by_sentence: dict[int, list[_Found]]) -> _Found | None:
-    """A Konjunktiv sentence without a cue right after a statement continues it."""
-    previous = by_sentence.get(k - 1)
-    if not previous:
+    """A sentence in Konjunktiv I (or with hearsay "soll") and no cue of its own, within
+    a few sentences after a statement, continues that statement."""
+    previous = None
+    for back in range(1, _CONTINUATION_WINDOW + 1):
+        if by_sentence.get(k - back):
+            previous = by_sentence[k - back][-1]
+            break
+    if previous is None:
         return None
     first, last = doc.sentences[k]
     words = doc.words[first:last]
-    if any(w in _QUOTE_MARKS for w in words) or len(words) < 4:
+    if len(words) < 4 or any(w in _QUOTE_MARKS for w in words) or _inside_quote(doc, k):
         return None
-    if not any(w in KONJUNKTIV_I for w in words[1:]) and words[0].lower() not in KONJUNKTIV_I:
+    lowered = [words[0].lower(), *words[1:]]
+    if "ich" in lowered or "wir" in lowered:
         return None
-    return _Found([_span(doc, first, last)], "indirect", [], None, k, parent=previous[-1])
+    if not any(w in KONJUNKTIV_I or w in _HEARSAY for w in lowered):
+        return None
+    return _Found([_span(doc, first, last)], "indirect", [], None, k, parent=previous)
+
+
+_CONTINUATION_WINDOW = 2
+
+
+def _inside_quote(doc: Doc, k: int) -> bool:
+    """Whether sentence k lies inside a quotation (a multi-sentence quote's middle)."""
+    start, end = doc.sentence_span(k)
+    return any(qs < start and end < qe for qs, qe in doc.quotes)
 
 
 # --- resolving -------------------------------------------------------------------------

@@ -37,19 +37,19 @@ class Verb:
 # Weak verbs by stem; "+" marks verbs that also report without a clause ("warnte vor …").
 # Their forms are generated: sag -> sagt, sagte, sagten, sagen, sage, gesagt.
 _WEAK = """
-sag erklär beton behaupt bericht mein erzähl erwider antwort bestätig+ äußer warn+
-forder+ kritisier+ ergänz versicher beteuer klag beklag+ vermut glaub befürcht fürcht
-hoff bezweifel argumentier bemängel+ monier+ präzisier bekräftig+ dementier+ erläuter
-schilder verkünd+ meld twitter verlang+ mahn+ appellier+ insistier mutmaß spekulier
-prognostizier vernein+ bejah+ lob+ begrüß+ verurteil+ plädier+ erinner informier
-protestier+ beschwer+ bekund+ kommentier resümier folger droh+ bilanzier zitier
-wiederhol bezeichn+ bedauer+ signalisier+ unterstell verdeutlich bekenn verlautbar
-schätz urteil rechtfertig+
+sag erklär beton behaupt bericht mein erzähl erwider antwort bestätig äußer warn+
+forder+ kritisier+ ergänz versicher beteuer klag beklag vermut glaub befürcht fürcht
+hoff bezweifel argumentier bemängel+ monier+ präzisier bekräftig dementier erläuter
+schilder verkünd meld twitter verlang+ mahn+ appellier+ insistier mutmaß spekulier
+prognostizier vernein bejah lob begrüß verurteil+ plädier+ erinner informier
+protestier+ beschwer bekund kommentier resümier folger droh bilanzier zitier
+wiederhol bezeichn+ bedauer signalisier unterstell verdeutlich bekenn verlautbar
+schätz urteil rechtfertig attackier+ begründ
 """
 # Separable weak verbs as particle:stem ("teilte … mit").
 _WEAK_SEPARABLE = """
 mit:teil an:kündig+ ein:räum+ fest:stell klar:stell klar:mach deutlich:mach hinzu:füg
-ab:lehn+ an:merk zu:sicher+ auf:forder+ an:deut ein:schätz dar:leg zu:stimm+
+ab:lehn an:merk zu:sicher auf:forder+ an:deut ein:schätz an:führ dar:leg zu:stimm
 bekannt:mach aus:sag an:kreid+
 """
 # Strong and irregular verbs: "lemma: finite forms / participle".
@@ -57,28 +57,29 @@ _STRONG = """
 schreiben: schreibt schrieb schrieben schreibe schreiben / geschrieben
 sprechen+: spricht sprach sprachen spreche sprechen / gesprochen
 unterstreichen: unterstreicht unterstrich unterstrichen unterstreiche / unterstrichen
-bestreiten+: bestreitet bestritt bestritten bestreite / bestritten
+bestreiten: bestreitet bestritt bestritten bestreite / bestritten
 verraten: verrät verriet verrieten / verraten
 nennen+: nennt nannte nannten / genannt
 empfehlen+: empfiehlt empfahl empfahlen empfehle / empfohlen
 raten+: rät riet rieten / geraten
 beschreiben+: beschreibt beschrieb beschrieben / beschrieben
 verweisen+: verweist verwies verwiesen / verwiesen
-gestehen+: gesteht gestand gestanden gestehe / gestanden
-versprechen+: verspricht versprach versprachen verspreche / versprochen
+gestehen: gesteht gestand gestanden gestehe / gestanden
+versprechen: verspricht versprach versprachen verspreche / versprochen
 finden: findet fand fanden / gefunden
 rufen: ruft rief riefen / gerufen
 wissen: weiß wusste wussten / gewusst
 denken: denkt dachte dachten / gedacht
-beschließen+: beschließt beschloss beschlossen / beschlossen
-entscheiden+: entscheidet entschied entschieden / entschieden
+beschließen: beschließt beschloss beschlossen / beschlossen
+entscheiden: entscheidet entschied entschieden / entschieden
 schließen: schließt schloss schlossen / geschlossen
+vergleichen+: vergleicht verglich verglichen / verglichen
 """
 # Separable strong verbs: "particle:lemma: finite forms / participle".
 _STRONG_SEPARABLE = """
 hin:weisen: weist wies wiesen / hingewiesen
-zurück:weisen+: weist wies wiesen / zurückgewiesen
-zu:geben+: gibt gab gaben / zugegeben
+zurück:weisen: weist wies wiesen / zurückgewiesen
+zu:geben: gibt gab gaben / zugegeben
 an:geben: gibt gab gaben / angegeben
 bekannt:geben: gibt gab gaben / bekanntgegeben
 hervor:heben: hebt hob hoben / hervorgehoben
@@ -87,11 +88,12 @@ vor:schlagen+: schlägt schlug schlugen / vorgeschlagen
 fest:halten: hält hielt hielten / festgehalten
 auf:rufen+: ruft rief riefen / aufgerufen
 ein:wenden: wendet wandte wandten / eingewandt
-ab:streiten+: streitet stritt stritten / abgestritten
-aus:schließen+: schließt schloss schlossen / ausgeschlossen
+ab:streiten: streitet stritt stritten / abgestritten
+aus:schließen: schließt schloss schlossen / ausgeschlossen
 aus:gehen: geht ging gingen / ausgegangen
-ein:gestehen+: gesteht gestand gestanden / eingestanden
-zu:sagen+: sagt sagte sagten / zugesagt
+ein:gestehen: gesteht gestand gestanden / eingestanden
+zu:sagen: sagt sagte sagten / zugesagt
+aus:sprechen: spricht sprach sprachen / ausgesprochen
 an:kündigen+: kündigt kündigte kündigten / angekündigt
 """
 _UNSTRESSED_PREFIXES = tuple(
@@ -242,7 +244,8 @@ konferenz gremium ausschuss parlament senat bundestag landtag kabinett oppositio
 fraktion koalition bündnis vereinigung gesellschaft holding gruppe konsortium
 nachrichtenagentur agenturen zentrale stelle stellen büro dienst dienste geheimdienst
 justiz staatskanzlei kanzleramt kreml pentagon vatikan blatt magazin fernsehen radio
-rundfunk portal nachrichtenportal website webseite dachverband aufsicht bundesamt
+rundfunk zeitschrift nachrichtenseite ausgabe portal nachrichtenportal website webseite
+dachverband aufsicht bundesamt
 landesamt landeskriminalamt bundeskriminalamt kriminalpolizei wetterdienst
 """
     )
@@ -302,6 +305,27 @@ seinen ihr ihre ihrer ihres ihrem ihren dieser diese dieses diesem diesen
 """
     )
 )
+
+# Heads of nouns that name a source document or report ("nach Angaben der Polizei",
+# "laut einem Medienbericht", "Polizeiangaben zufolge").
+SOURCE_HEADS = tuple(
+    word_list(
+        """
+angaben worten informationen auskunft auskünfte darstellung einschätzung einschätzungen
+ansicht meinung auffassung aussage aussagen schätzung schätzungen bericht berichten
+berichte erkenntnissen erkenntnisse mitteilung meldung meldungen analyse analysen
+studie untersuchung umfrage ankündigung veröffentlichung erklärung überzeugung
+vermutung vermutungen sicht lesart zählung dokument dokumenten papier schreiben
+prognose prognosen hochrechnung hochrechnungen recherchen ermittlungen
+"""
+    )
+)
+
+
+def is_source_word(word: str) -> bool:
+    """'Angaben', 'Polizeiangaben', 'Kreml-Angaben', 'Medienberichten' -> True."""
+    return word.rsplit("-", 1)[-1].lower().endswith(SOURCE_HEADS)
+
 
 # Conjunctions and wh-words that open the reported clause after "sagte,".
 CLAUSE_OPENERS = frozenset(

@@ -36,10 +36,12 @@ from rag.quotes.lexicon import (
     NOT_NAMES,
     PRONOUNS,
     ROLE_HEADS,
+    is_source_word,
     word_list,
 )
 
 _NAME_WORD = re.compile(r"^[A-ZÄÖÜ][\w'’.-]*$")
+_ADVERB_ENDINGS = ("lich", "weise", "dings", "falls", "mals", "zeitig", "ebenso", "halb", "wegen")
 _ADJECTIVE_ENDINGS = ("ische", "ischen", "ischer", "isches", "ischem")
 _MALE_A_NAMES = frozenset(
     word_list(
@@ -120,6 +122,7 @@ def is_name_word(word: str) -> bool:
         and word not in NOT_NAMES
         and not word.isupper()
         and not word.endswith(_ADJECTIVE_ENDINGS)
+        and not word.lower().endswith(_ADVERB_ENDINGS)
         and not is_role_word(word)
         and not is_institution_word(word)
     )
@@ -188,9 +191,20 @@ class Resolver:
 
     def resolve(self, mention: list[str], offset: int, plural: bool = False) -> Speaker:
         """The speaker for a mention (its words) at character `offset`."""
+        title = _quoted(mention)
+        if title:  # a publication: "die Zeitschrift „Billboard“"
+            return Speaker(title, None, "institution")
         words = [w for w in mention if w not in "(),"]
         while words and words[0].lower() in DETERMINERS:
             words = words[1:]
+        source = _after_source_noun(words)
+        if source is not None:
+            # "Angaben der Polizei", "den Worten von Präsident Wolodymyr Selenskyj"
+            if not source:
+                return Speaker(None, None, "unknown")
+            if len(source) == 1 and source[0] not in self.by_surname and is_name_word(source[0]):
+                return Speaker(source[0], None, "institution")  # "Angaben aus Moskau"
+            return self.resolve(source, offset, plural)
         if not words:
             return Speaker(None, None, "unknown")
         if len(words) == 1 and words[0].endswith("-Angaben"):  # "nach Kreml-Angaben"
@@ -200,12 +214,11 @@ class Resolver:
                 return Speaker(None, None, "unknown")
             person = self._nearest(offset, PRONOUNS[words[0]])
             return self._speaker(person) if person else Speaker(None, None, "unknown")
+        # the role is everything up to the last role noun or title: "Schweizer Politiker"
         role_end = 0
         for k, w in enumerate(words):
-            if is_role_word(w) or w in _TITLES or (w[:1].islower() and k < len(words) - 1):
+            if is_role_word(w) or w in _TITLES:
                 role_end = k + 1
-            else:
-                break
         name_words = _name_run(words[role_end:])
         role = _role_text(words[:role_end])
         if name_words:
@@ -245,6 +258,39 @@ class Resolver:
             if at < offset and person.role and _role_head(person.role) == head:
                 return person
         return self._nearest(offset, _gender("", role))
+
+
+def _after_source_noun(words: list[str]) -> list[str] | None:
+    """For a mention that names a report ("Angaben der Polizei", "Worten von Peskow"),
+    the words naming who made it (["Polizei"], ["Peskow"]); None for other mentions."""
+    for k, w in enumerate(words):
+        if is_source_word(w):
+            head, _, compound = w.rpartition("-")
+            if head[:1].isupper() and is_source_word(compound):
+                return [head]  # "Kreml-Angaben"
+            rest = words[k + 1 :]
+            while rest and (rest[0].lower() in _OF or rest[0].lower() in DETERMINERS):
+                rest = rest[1:]
+            if len(rest) == 1 and rest[0].endswith("s") and rest[0][:1].isupper():
+                rest = [rest[0][:-1]]  # "Angaben Frankreichs"
+            return rest
+        if w[:1].isupper():
+            return None
+    return None
+
+
+_OF = frozenset(("der", "des", "von", "vom", "aus", "seitens"))
+
+
+def _quoted(words: list[str]) -> str | None:
+    """The words between the first pair of quotation marks, if any."""
+    marks = [i for i, w in enumerate(words) if w in _QUOTES]
+    if len(marks) >= 2 and marks[1] > marks[0] + 1:
+        return " ".join(words[marks[0] + 1 : marks[1]])
+    return None
+
+
+_QUOTES = frozenset('„“”"»«')
 
 
 def _starts_name(words: list[str], i: int) -> bool:
