@@ -5,16 +5,18 @@ topic and date. Statements are the sample article's, written down by hand
 
 from __future__ import annotations
 
+import json
 import time
 
 import numpy as np
 import pytest
 
+from ingest.pipeline import run_ingest
 from rag.quotes import names
 from rag.quotes.search import StatementSearch, build_directory, on_topic
 from rag.quotes.store import MARKER, ROW, StatementIndex, collection_name, speaker_keys
 from rag.quotes.types import Statement
-from rag.settings import ARTICLES_SUFFIX, GENERATION_SUFFIX_LEN
+from rag.settings import ARTICLES_SUFFIX, GENERATION_SUFFIX_LEN, MINILM_MODEL
 from rag.sidecar import ArticleVersion
 from rag.store import Index
 from tests.quotes_fixtures import (  # noqa: F401 - fixtures
@@ -24,6 +26,8 @@ from tests.quotes_fixtures import (  # noqa: F401 - fixtures
     quotes_settings,
     statements_in,
 )
+from tests.test_concurrency import Proc, paused_ingest
+from tests.test_ingest import article_file
 
 # --- names ------------------------------------------------------------------------------
 
@@ -309,3 +313,115 @@ def test_search_latency_is_well_under_100_ms(search):
             search.search(name, about=about)
             times.append(time.perf_counter() - t)
     assert sorted(times)[int(0.95 * len(times)) - 1] < 0.1
+
+
+# --- in step with incremental ingest (real `python -m ingest` processes) -------------------
+
+LUDWIG_1 = "„Wir bauen bis 2030 zwanzig neue Schulen“"
+LUDWIG_2 = "„Wir bauen bis 2032 dreißig neue Schulen“"
+KAHR = "„Die Straßenbahn ist ein großer Erfolg“"
+
+
+def ludwig(folder, quote: str) -> None:
+    article_file(
+        folder,
+        "wien.txt",
+        "2025-10-01",
+        "Wiens Bürgermeister Michael Ludwig kündigte neue Schulen an.",
+        f"{quote}, sagte Ludwig am Montag.",
+    )
+
+
+def kahr(folder) -> None:
+    article_file(
+        folder,
+        "graz.txt",
+        "2025-10-02",
+        "Die Grazer Bürgermeisterin Elke Kahr zeigte sich zufrieden.",
+        f"{KAHR}, sagte Kahr. Sie sagte, die Stadt werde weitere Linien bauen.",
+    )
+
+
+def quotes_json(name: str, env: dict) -> list[dict]:
+    proc = Proc(["rag", "quotes", name, "--json"], env)
+    assert proc.finish() == 0, proc.stderr
+    return json.loads(proc.stdout)["statements"]
+
+
+def assert_in_step(settings) -> None:
+    """The statement index holds exactly the committed versions, each complete."""
+    index = Index(settings)
+    store = StatementIndex(index)
+    committed = {(aid, rec.version) for aid, rec in index.records().items()}
+    assert store.versions() == committed
+    assert {(r.article_id, r.version) for r in store.rows()} <= committed
+    for row in store.rows():
+        article = index.get_article(row.article_id)
+        assert article.text[row.start : row.end] == row.text
+
+
+@pytest.mark.slow
+def test_ingest_keeps_statements_in_step_with_changed_and_deleted_articles(tmp_path, make_settings):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    ludwig(folder, LUDWIG_1)
+    kahr(folder)
+    settings = make_settings(index_dir=tmp_path / "idx", embedding_model=MINILM_MODEL)
+    env = {"RAG_INDEX_DIR": str(settings.index_dir)}
+    assert Proc(["ingest", str(folder), "-q"], env).finish() == 0
+    assert_in_step(settings)
+    assert LUDWIG_1 in [s["text"] for s in quotes_json("Michael Ludwig", env)]
+    assert [s["text"] for s in quotes_json("Kahr", env)][0] == KAHR  # text order in an article
+
+    ludwig(folder, LUDWIG_2)  # changed: its statements are replaced
+    (folder / "graz.txt").unlink()  # deleted: its statements go
+    assert Proc(["ingest", str(folder), "-q"], env).finish() == 0
+    assert_in_step(settings)
+    texts = [s["text"] for s in quotes_json("Ludwig", env)]
+    assert LUDWIG_2 in texts and LUDWIG_1 not in texts
+    assert quotes_json("Elke Kahr", env) == []
+    assert not [r for r in StatementIndex(Index(settings)).rows() if r.article_id == "graz.txt"]
+
+
+@pytest.mark.slow
+def test_a_killed_ingest_leaves_old_statements_served_and_is_repaired(tmp_path, make_settings):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    ludwig(folder, LUDWIG_1)
+    settings = make_settings(index_dir=tmp_path / "idx", embedding_model=MINILM_MODEL)
+    env = {"RAG_INDEX_DIR": str(settings.index_dir)}
+    assert Proc(["ingest", str(folder), "-q"], env).finish() == 0
+
+    ludwig(folder, LUDWIG_2)
+    kahr(folder)
+    # the new versions' chunks and statements are written, their records are not
+    writer = paused_ingest("records", tmp_path / "flags", [str(folder), "-q"], env)
+    store = StatementIndex(Index(settings))
+    assert LUDWIG_2 in [r.text for r in store.rows()]  # written, not committed
+    served = [s["text"] for s in quotes_json("Ludwig", env)]
+    assert LUDWIG_1 in served and LUDWIG_2 not in served  # readers see the old version
+    assert quotes_json("Kahr", env) == []
+    writer.kill()
+
+    assert Proc(["ingest", str(folder), "-q"], env).finish() == 0
+    assert_in_step(settings)
+    texts = [s["text"] for s in quotes_json("Ludwig", env)]
+    assert LUDWIG_2 in texts and LUDWIG_1 not in texts
+    assert KAHR in [s["text"] for s in quotes_json("Kahr", env)]
+
+
+@pytest.mark.slow
+def test_an_index_built_before_statements_is_back_filled_by_the_next_ingest(
+    tmp_path, make_settings, minilm
+):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    kahr(folder)
+    settings = make_settings(index_dir=tmp_path / "idx", embedding_model=MINILM_MODEL)
+    run_ingest([folder], settings, embedder=minilm)
+    StatementIndex(Index(settings)).drop()  # as an index from before the feature
+    assert StatementIndex(Index(settings)).versions() == set()
+    summary = run_ingest([folder], settings, embedder=minilm)
+    assert summary.unchanged == 1  # nothing re-embedded for the chunks ...
+    assert_in_step(settings)  # ... and the statements are there
+    assert StatementIndex(Index(settings)).rows()

@@ -85,7 +85,11 @@ def run(args, settings) -> int:
     print(_heading(result, args))
     for n, st in enumerate(result.statements, 1):
         meta = " · ".join(x for x in (st.date or "undated", st.source, st.title) if x)
-        how = f"{st.form}, {st.cue!r}" + (f" ({st.mention})" if st.mention else "")
+        how = ", ".join(
+            [st.form]
+            + ([f"“{st.cue}”"] if st.cue else [])
+            + ([f"named as “{st.mention}”"] if st.mention and st.mention != st.speaker else [])
+        )
         print(f"\n[{n}] {meta}\n    {st.speaker} — {how}")
         print(f"    {' '.join(st.text.split())}")
     return 0
