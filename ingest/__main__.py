@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 EPILOG = """\
@@ -112,6 +113,7 @@ def _run(args, settings) -> int:
             progress=bar,
             wait=not args.no_wait,
             on_wait=_say_waiting,
+            on_written=bar.written,
         )
     except IndexBusy as exc:
         raise IndexBusy(
@@ -143,12 +145,34 @@ def _say_waiting(holder: str) -> None:
 
 
 class _ProgressBar:
-    """tqdm over files, only for longer runs; RAG_PROGRESS: auto = on a terminal only."""
+    """tqdm over files, only for longer runs; RAG_PROGRESS: auto = on a terminal only.
+
+    Shows files done, their rate and the time left (tqdm's ETA from the file rate), and
+    the chunks embedded and written so far with their rate, which is what a long run of a
+    large archive is bound by.
+    """
 
     def __init__(self, enabled: bool, mode: str = "auto") -> None:
         shown = {"always": True, "never": False}.get(mode, sys.stderr.isatty())
         self.enabled = enabled and shown
         self.bar = None
+        self.chunks = 0
+        self.started = time.monotonic()
+        self.current = ""
+
+    def written(self, chunks: int) -> None:
+        """Chunks written so far (after each batch)."""
+        self.chunks = chunks
+        if self.bar is not None:
+            self._postfix()
+            self.bar.refresh()
+
+    def _postfix(self) -> None:
+        rate = self.chunks / max(time.monotonic() - self.started, 1e-9)
+        name = Path(self.current).name[:30] if self.current else ""
+        self.bar.set_postfix_str(
+            f"{self.chunks} chunks, {rate:.1f}/s" + (f", {name}" if name else ""), refresh=False
+        )
 
     def __call__(self, done: int, total: int, current: str) -> None:
         if not self.enabled or total < 2:
@@ -158,7 +182,8 @@ class _ProgressBar:
 
             self.bar = tqdm(total=total, unit="file", desc="ingest", file=sys.stderr)
         self.bar.n = done
-        self.bar.set_postfix_str(Path(current).name[:40] if current else "", refresh=False)
+        self.current = current
+        self._postfix()
         self.bar.refresh()
 
     def close(self) -> None:

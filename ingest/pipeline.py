@@ -43,6 +43,7 @@ _BATCHES_PER_WRITE = 8
 _EMBEDDED_TEXT_VERSION = 2
 
 Progress = Callable[[int, int, str], None]  # (files done, files total, current file)
+Written = Callable[[int], None]  # chunks written so far in this run, after each batch
 
 
 @dataclass
@@ -120,8 +121,16 @@ class _Pending:
 class _Writer:
     """Collects new/changed articles and embeds + writes them in batches."""
 
-    def __init__(self, index: Index, settings: Settings, embedder_factory, summary: Summary):
+    def __init__(
+        self,
+        index: Index,
+        settings: Settings,
+        embedder_factory,
+        summary: Summary,
+        on_written: Written | None = None,
+    ):
         self.index = index
+        self.on_written = on_written
         self.settings = settings
         self.embedder_factory = embedder_factory
         self.embedder = None
@@ -181,6 +190,8 @@ class _Writer:
         for p in self.pending:
             (self.summary.added if p.is_new else self.summary.updated).append(p.article.id)
         self.pending.clear()
+        if self.on_written:
+            self.on_written(self.summary.chunks_written)
         self.n_chunks = 0
 
 
@@ -197,6 +208,7 @@ def run_ingest(
     embedder=None,
     wait: bool = True,
     on_wait: Callable[[str], None] | None = None,
+    on_written: Written | None = None,
 ) -> Summary:
     """Bring the index in line with the articles under `paths` (see `sync_articles`)."""
     options = options or ReadOptions(max_article_chars=settings.max_article_chars)
@@ -242,6 +254,7 @@ def run_ingest(
         wait=wait,
         on_wait=on_wait,
         roots=[str(r) for r in roots],
+        on_written=on_written,
     )
 
 
@@ -258,6 +271,7 @@ def sync_articles(
     wait: bool = True,
     on_wait: Callable[[str], None] | None = None,
     roots: Sequence[str] = (),
+    on_written: Written | None = None,
 ) -> Summary:
     """Make the index hold exactly the given articles, within `in_scope`.
 
@@ -268,29 +282,91 @@ def sync_articles(
     A writing run holds the index's writer lock (rag.lock) throughout: when another
     process writes, it calls `on_wait(holder)` and waits, or with `wait=False` raises
     `rag.lock.IndexBusy`. A dry run takes no lock. `roots` (the corpus folders read) are
-    remembered in the index (`Index.roots()`).
+    remembered in the index (`Index.roots()`). `on_written(chunks)` follows the writing
+    (for a rate and an ETA).
     """
     if dry_run:
         return _sync(
-            articles, settings, in_scope, rebuild, dry_run, remove_missing, index, embedder, roots
+            articles,
+            settings,
+            in_scope,
+            rebuild,
+            dry_run,
+            remove_missing,
+            index,
+            embedder,
+            roots,
+            on_written,
         )
     from rag.lock import writer_lock
 
     with writer_lock(settings, wait=wait, on_wait=on_wait):
         return _sync(
-            articles, settings, in_scope, rebuild, dry_run, remove_missing, index, embedder, roots
+            articles,
+            settings,
+            in_scope,
+            rebuild,
+            dry_run,
+            remove_missing,
+            index,
+            embedder,
+            roots,
+            on_written,
         )
 
 
-def _sync(articles, settings, in_scope, rebuild, dry_run, remove_missing, index, embedder, roots):
-    started = time.perf_counter()
-    summary = Summary(dry_run=dry_run)
+def _sync(
+    articles,
+    settings,
+    in_scope,
+    rebuild,
+    dry_run,
+    remove_missing,
+    index,
+    embedder,
+    roots,
+    on_written,
+):
     served = index or Index(settings)  # what readers use while this run writes
     index = served
-    if not dry_run:
-        served.drop_abandoned()  # generations of killed rebuilds
-        if rebuild:  # build a new generation aside; readers keep the old one until done
-            index = served.aside()
+    try:
+        if not dry_run:
+            served.drop_abandoned()  # generations of killed rebuilds
+            if rebuild:  # build a new generation aside; readers keep the old one until done
+                index = served.aside()
+        return _write(
+            articles,
+            settings,
+            in_scope,
+            rebuild,
+            dry_run,
+            remove_missing,
+            served,
+            index,
+            embedder,
+            roots,
+            on_written,
+        )
+    finally:  # side indexes release their writers (e.g. for the next process's ingest)
+        index.close()
+        served.close()
+
+
+def _write(
+    articles,
+    settings,
+    in_scope,
+    rebuild,
+    dry_run,
+    remove_missing,
+    served,
+    index,
+    embedder,
+    roots,
+    on_written,
+):
+    started = time.perf_counter()
+    summary = Summary(dry_run=dry_run)
     from rag.embeddings import model_may_be
 
     wanted = embedder.model_id if embedder is not None else settings.embedding_model
@@ -307,7 +383,7 @@ def _sync(articles, settings, in_scope, rebuild, dry_run, remove_missing, index,
         # An incremental run keeps the copy the index was built with; a rebuild starts over.
         return Embedder.from_settings(settings, built_with=None if rebuild else built_with)
 
-    writer = _Writer(index, settings, load_embedder, summary)
+    writer = _Writer(index, settings, load_embedder, summary, on_written)
     if dry_run:
         records, groups = index.records(), index.chunk_versions()
         summary.incomplete = incomplete(records, groups)

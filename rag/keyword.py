@@ -1,36 +1,38 @@
-"""BM25 keyword search over the chunks, German-aware, in a persistent SQLite FTS5 index.
+"""BM25 keyword search over the chunks, German-aware, in a persistent index on disk.
 
 Text is lower-cased, split into word tokens, stripped of German and English stop words
 (journalists ask in English about German articles) and stemmed with the Snowball German
 stemmer (which also folds umlauts: "österreichischen" -> "osterreich"). The stemmed tokens
-are what FTS5 indexes (space-separated, its unicode61 tokenizer only splits them again),
-so the analysis stays ours and FTS5 supplies the inverted index and its `bm25()`.
+are what the engine indexes (space-separated; its whitespace tokenizer only splits them
+again), so the analysis stays ours and the engine supplies the inverted index and BM25.
 
-The keyword index is a side index of the chunk collection (rag/sidecar.py): one SQLite
-file per index generation, `<RAG_KEYWORD_DIR or RAG_INDEX_DIR>/<collection>.keyword.sqlite3`,
-written with the chunks of each article version (before its record, the commit point),
-deleted with them, repaired by `Index.reconcile()`. Tables:
+The keyword index is a side index of the chunk collection (rag/sidecar.py): one folder
+per index generation, `<RAG_KEYWORD_DIR or RAG_INDEX_DIR>/<collection>.keyword/`, written
+with the chunks of each article version (before its record, the commit point), deleted
+with them, repaired by `Index.reconcile()`. It holds
 
-- `article`: one row per (article id, version): title, date, source, url, path, chunks;
-  answers the app's questions at start (sources, date range, counts) without a scan;
-- `chunk`: one row per chunk (id, article id, version, date, source), the filter fields;
-- `kw`: the FTS5 table of stemmed terms, rowid = `chunk.id`;
-- `meta`: schema version and the chunk count (N for the idf of `match_strength`).
+- `terms/`: a Tantivy index, one document per chunk (chunk id, article id + version,
+  stemmed terms, date, source). Tantivy ranks with BM25 and prunes to the top k (block-max
+  WAND), so a question with common words costs milliseconds at a million chunks, and the
+  date and source filters are part of the ranked query, not a filter of its top k;
+- `articles.sqlite3`: one row per (article id, version) with title, date, source, url,
+  path and chunk count, written after the version's terms (its "complete" mark); it
+  answers the app's questions at start (sources, date range, counts) without a scan.
 
-Readers open the file read-only; SQLite's write-ahead log lets any number of readers (in
-this and other processes) search while one writer writes, and every query sees the last
-commit, so a refresh by another process is visible at the next question. Date and source
-filters are SQL conditions on `chunk` inside the ranked query, not a filter of its top k.
+Readers reload Tantivy's reader at each search (a file check when nothing changed), so
+a refresh by another process is visible at the next question; SQLite's write-ahead log
+lets them read the article table while an ingest writes. One writer at a time (Tantivy
+locks its folder; the ingest's writer lock orders ingests anyway), held for one run.
 
 `match_strength` tells how well a query's terms actually match the corpus (IDF-weighted
 share of the query's terms found in its best BM25 chunk): the retriever uses it to decide
 how much to trust BM25 for that query.
 
-Shortcuts: FTS5's BM25 (k1 1.2, b 0.75, idf log((N - n + 0.5) / (n + 0.5)), terms in more
-than half of the chunks count for almost nothing) is not bm25s's Lucene variant (k1 1.5,
-idf log(1 + …)); retrieval quality on the XQuAD benchmark is unchanged (docs/benchmarks.md).
-SQLite's log needs shared memory, so the file must be on a local disk of the machine that
-runs the app and the ingest (not a network file system).
+Shortcuts: Tantivy's BM25 (k1 1.2, b 0.75, idf log(1 + (N - n + 0.5) / (n + 0.5))) differs
+from bm25s's (k1 1.5) only in k1; document frequencies count deleted chunks until their
+segment is merged. Engine choice and the measurements behind it: docs/benchmarks.md
+("Keyword index engine"). The folder must be on a local disk of the machine that runs the
+app and the ingest (SQLite's log needs shared memory; not a network file system).
 """
 
 from __future__ import annotations
@@ -38,12 +40,12 @@ from __future__ import annotations
 import atexit
 import contextlib
 import math
-import os
 import re
+import shutil
 import sqlite3
 import threading
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -69,9 +71,13 @@ was we were what when where which while who whom why with would you your yours y
 yourselves many much also whose did does done called named known
 type one"""
 
-SUFFIX = ".keyword.sqlite3"
-SCHEMA_VERSION = "1"
+SUFFIX = ".keyword"
+SCHEMA_VERSION = "2"
 NAME = "keyword"
+_ARTICLES_DB = "articles.sqlite3"
+_TERMS_DIR = "terms"
+_KEY_SEP = "\x1f"
+_WRITER_HEAP = 64_000_000  # bytes of the Tantivy writer's buffer (it flushes when full)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -81,13 +87,6 @@ CREATE TABLE IF NOT EXISTS article(
     PRIMARY KEY (article_id, version));
 CREATE INDEX IF NOT EXISTS article_date ON article(date);
 CREATE INDEX IF NOT EXISTS article_source ON article(source);
-CREATE TABLE IF NOT EXISTS chunk(
-    id INTEGER PRIMARY KEY, chunk_id TEXT NOT NULL UNIQUE, article_id TEXT NOT NULL,
-    version TEXT NOT NULL, date_int INTEGER NOT NULL, source TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS chunk_version ON chunk(article_id, version);
-CREATE VIRTUAL TABLE IF NOT EXISTS kw USING fts5(
-    terms, tokenize = "unicode61 remove_diacritics 0 tokenchars '_'", detail = column);
-CREATE VIRTUAL TABLE IF NOT EXISTS kw_vocab USING fts5vocab(kw, row);
 """
 
 
@@ -146,7 +145,7 @@ def path_for(settings, collection: str) -> Path:
 class KeywordHit:
     chunk_id: str
     score: float
-    row: int  # the chunk's row in the keyword index (for its terms)
+    terms: tuple[str, ...] = ()  # the chunk's stemmed terms (for match_strength)
 
 
 @dataclass(frozen=True)
@@ -154,85 +153,146 @@ class Summary:
     """What the app shows at start, from the article table (no scan of Chroma)."""
 
     articles: int  # (article id, version) rows
-    chunks: int
+    chunks: int  # their chunks
     date_min: str | None
     date_max: str | None
     sources: list[str]
 
 
+def _schema():
+    import tantivy
+
+    b = tantivy.SchemaBuilder()
+    b.add_text_field("chunk_id", stored=True, tokenizer_name="raw")
+    b.add_text_field("key", tokenizer_name="raw")  # article id + version, for deletes
+    b.add_text_field("terms", stored=True, tokenizer_name="whitespace")  # pre-stemmed
+    b.add_integer_field("date_int", indexed=True, fast=True)
+    b.add_text_field("source", tokenizer_name="raw")
+    return b.build()
+
+
+def _key(article_id: str, version: str) -> str:
+    return f"{article_id}{_KEY_SEP}{version}"
+
+
 class KeywordIndex:
-    """The persistent keyword index of one chunk collection (a side index)."""
+    """The persistent keyword index of one chunk collection (a side index): a folder with
+    the Tantivy index of the chunks' terms and the SQLite table of the article versions."""
 
     name = NAME
 
     def __init__(self, path: Path, *, server_mode: bool = False) -> None:
         self.path = Path(path)
         self.server_mode = server_mode
-        self._local = threading.local()  # one read connection per thread
-        self._writer: sqlite3.Connection | None = None
+        self._local = threading.local()  # one SQLite read connection per thread
         self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None  # the writer's
+        self._writer = None  # Tantivy's IndexWriter, held for one ingest run
+        self._index = None  # Tantivy index opened for reading
+        self._schema = None
         self._warned = False
 
-    # --- connections ---------------------------------------------------------------
-    def _reader(self) -> sqlite3.Connection | None:
-        """This thread's read-only connection; None while the file does not exist."""
+    # --- opening -------------------------------------------------------------------
+    @property
+    def _terms_path(self) -> Path:
+        return self.path / _TERMS_DIR
+
+    def _articles(self) -> sqlite3.Connection | None:
+        """This thread's read-only connection to the article table (None: no index)."""
         con = getattr(self._local, "con", None)
         if con is not None:
             return con
-        if not self.path.is_file():
+        db = self.path / _ARTICLES_DB
+        if not db.is_file():
             return None
-        uri = self.path.resolve().as_uri()
-        try:
-            con = sqlite3.connect(f"{uri}?mode=ro", uri=True, check_same_thread=False)
-            con.execute("SELECT 1 FROM meta LIMIT 1")
-        except sqlite3.Error:
-            # A read-only folder: the log's shared-memory file cannot be created; nobody
-            # writes there, so the file can be read as immutable.
+        uri = db.resolve().as_uri()
+        for mode in ("mode=ro", "immutable=1"):  # immutable: a read-only folder
             try:
-                con = sqlite3.connect(f"{uri}?immutable=1", uri=True, check_same_thread=False)
-                con.execute("SELECT 1 FROM meta LIMIT 1")
-            except sqlite3.Error:
+                con = sqlite3.connect(f"{uri}?{mode}", uri=True, check_same_thread=False)
+                if self._meta(con, "schema") == SCHEMA_VERSION:
+                    self._local.con = con
+                    return con
+                con.close()
                 return None
-        if self._meta(con, "schema") != SCHEMA_VERSION:
-            con.close()
-            return None
-        self._local.con = con
-        return con
+            except sqlite3.Error:
+                continue
+        return None
 
-    def _write_con(self) -> sqlite3.Connection:
-        """The writer's connection, creating the file and its tables when missing."""
-        if self._writer is not None:
-            return self._writer
+    def _terms(self):
+        """The Tantivy index for searching, reloaded so that it shows the last commit of
+        any process (a cheap check when nothing changed); None while there is none."""
+        import tantivy
+
+        with self._lock:
+            if self._index is None:
+                if not (self._terms_path / "meta.json").is_file():
+                    return None
+                try:
+                    self._index = tantivy.Index.open(str(self._terms_path))
+                except Exception:  # noqa: BLE001 - e.g. a read-only folder (a lock file)
+                    self._index = tantivy.Index.open(str(_read_only_copy(self._terms_path)))
+                self._schema = self._index.schema
+            else:
+                try:
+                    self._index.reload()
+                except Exception:  # noqa: BLE001 - the folder was dropped (a rebuild's switch)
+                    self._index = None
+                    return None
+            return self._index
+
+    def _write_db(self) -> sqlite3.Connection:
+        """The writer's connection to the article table, creating the folder and files."""
+        if self._db is not None:
+            return self._db
         from rag.store import StoreError
 
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self.path.mkdir(parents=True, exist_ok=True)
+            con = sqlite3.connect(
+                self.path / _ARTICLES_DB, isolation_level=None, check_same_thread=False
+            )
             con.execute("PRAGMA busy_timeout = 30000")
             con.execute("PRAGMA journal_mode = WAL")
-            con.execute("PRAGMA synchronous = NORMAL")  # durable at each checkpoint; atomic
+            con.execute("PRAGMA synchronous = NORMAL")  # atomic; durable at each checkpoint
             if self._meta(con, "schema") not in (None, SCHEMA_VERSION):
-                con.executescript(
-                    "DROP TABLE IF EXISTS kw_vocab; DROP TABLE IF EXISTS kw; "
-                    "DROP TABLE IF EXISTS chunk; DROP TABLE IF EXISTS article; "
-                    "DROP TABLE IF EXISTS meta;"
-                )  # another layout: rebuilt from the records by reconcile
+                con.executescript("DROP TABLE IF EXISTS article; DROP TABLE IF EXISTS meta;")
             con.executescript(_SCHEMA)
             con.execute(
                 "INSERT OR IGNORE INTO meta VALUES ('schema', ?), ('chunks', '0')",
                 (SCHEMA_VERSION,),
             )
         except (OSError, sqlite3.Error) as exc:
-            where = "RAG_KEYWORD_DIR" if self.server_mode else "RAG_KEYWORD_DIR or RAG_INDEX_DIR"
-            raise StoreError(
-                f"The keyword index {self.path} cannot be written ({exc}). Set {where} to a "
-                "writable folder on a local disk."
-            ) from exc
-        self._writer = con
+            raise StoreError(self._unwritable(exc)) from exc
+        self._db = con
         # Fold the log into the file at exit, so that a copy or a read-only reader of the
         # folder sees every commit in the database file itself.
         atexit.register(self.close)
         return con
+
+    def _index_writer(self):
+        """Tantivy's writer (one per index across processes; held until `close`)."""
+        if self._writer is not None:
+            return self._writer
+        import tantivy
+
+        from rag.store import StoreError
+
+        self._write_db()
+        try:
+            self._terms_path.mkdir(parents=True, exist_ok=True)
+            index = tantivy.Index(_schema(), path=str(self._terms_path), reuse=True)
+            self._writer = index.writer(heap_size=_WRITER_HEAP, num_threads=1)
+        except (OSError, ValueError) as exc:
+            raise StoreError(self._unwritable(exc)) from exc
+        self._schema = index.schema
+        return self._writer
+
+    def _unwritable(self, exc: BaseException) -> str:
+        where = "RAG_KEYWORD_DIR" if self.server_mode else "RAG_KEYWORD_DIR or RAG_INDEX_DIR"
+        return (
+            f"The keyword index {self.path} cannot be written ({exc}). Set {where} to a "
+            "writable folder on a local disk."
+        )
 
     @staticmethod
     def _meta(con: sqlite3.Connection, key: str) -> str | None:
@@ -242,133 +302,151 @@ class KeywordIndex:
             return None
         return row[0] if row else None
 
-    @property
-    def available(self) -> bool:
-        return self._reader() is not None
-
     def close(self) -> None:
-        """Close this process's connections (the writer's folds the log in first)."""
+        """Release the writer (Tantivy's lock, merges finished) and fold SQLite's log in."""
         if self._writer is not None:
+            with contextlib.suppress(Exception):
+                self._writer.wait_merging_threads()
+            self._writer = None
+        if self._db is not None:
             with contextlib.suppress(sqlite3.Error):
-                self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             with contextlib.suppress(sqlite3.Error):
-                self._writer.close()
+                self._db.close()
             atexit.unregister(self.close)
-        self._writer = None
-        con = getattr(self._local, "con", None)
-        if con is not None:
-            with contextlib.suppress(sqlite3.Error):
-                con.close()
-            self._local.con = None
+            self._db = None
 
     # --- the side-index contract (rag/sidecar.py) -----------------------------------
     def write(self, items: Sequence, embed=None) -> None:
-        """Add these article versions (replacing what the index held for them), in one
-        transaction."""
+        """Add these article versions, replacing what the index held for them. Their
+        article rows, the mark of a complete version, are written after the terms."""
         if not items:
             return
-        con = self._write_con()
-        article_rows, chunk_rows, term_rows = [], [], []
+        import tantivy
+
+        keys = [(i.article.id, i.version) for i in items]
+        self._forget(keys)
+        writer = self._index_writer()
+        for key in keys:
+            writer.delete_documents_by_term("key", _key(*key))
+        n = 0
         for item in items:
             a = item.article
-            article_rows.append(
-                (
-                    a.id,
-                    item.version,
-                    a.title,
-                    a.date or "",
-                    schema.date_to_int(a.date),
-                    a.source,
-                    a.url,
-                    a.path,
-                    len(item.spans),
-                )
-            )
+            date = schema.date_to_int(a.date)
             for cid, (start, end) in zip(item.chunk_ids, item.spans, strict=True):
-                chunk_rows.append((cid, a.id, item.version, schema.date_to_int(a.date), a.source))
-                term_rows.append(" ".join(tokenize(a.text[start:end])))
-        with self._lock:
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                self._delete(con, [(i.article.id, i.version) for i in items])
-                con.executemany("INSERT INTO article VALUES (?,?,?,?,?,?,?,?,?)", article_rows)
-                first = con.execute("SELECT coalesce(max(id), 0) + 1 FROM chunk").fetchone()[0]
-                con.executemany(
-                    "INSERT INTO chunk(id, chunk_id, article_id, version, date_int, source) "
-                    "VALUES (?,?,?,?,?,?)",
-                    [(first + i, *row) for i, row in enumerate(chunk_rows)],
+                writer.add_document(
+                    tantivy.Document(
+                        chunk_id=cid,
+                        key=_key(a.id, item.version),
+                        terms=" ".join(tokenize(a.text[start:end])),
+                        date_int=date,
+                        source=a.source,
+                    )
                 )
-                con.executemany(
-                    "INSERT INTO kw(rowid, terms) VALUES (?, ?)",
-                    [(first + i, terms) for i, terms in enumerate(term_rows)],
-                )
-                self._count(con, len(chunk_rows))
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+                n += 1
+        writer.commit()
+        rows = [
+            (
+                i.article.id,
+                i.version,
+                i.article.title,
+                i.article.date or "",
+                schema.date_to_int(i.article.date),
+                i.article.source,
+                i.article.url,
+                i.article.path,
+                len(i.spans),
+            )
+            for i in items
+        ]
+        self._transaction(
+            lambda con: (
+                con.executemany("INSERT INTO article VALUES (?,?,?,?,?,?,?,?,?)", rows),
+                self._count(con, n),
+            )
+        )
 
     def delete(self, keys: Sequence[tuple[str, str]]) -> None:
-        """Remove the entries of these (article id, version) pairs."""
-        if not keys or (self._writer is None and not self.path.is_file()):
+        """Remove the entries of these (article id, version) pairs: the article rows first
+        (a kill in between leaves terms that `versions()` does not claim: repaired)."""
+        if not keys or (self._db is None and not (self.path / _ARTICLES_DB).is_file()):
             return
-        con = self._write_con()
-        with self._lock:
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                self._delete(con, keys)
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+        self._forget(keys)
+        writer = self._index_writer()
+        for key in keys:
+            writer.delete_documents_by_term("key", _key(*key))
+        writer.commit()
 
-    def _delete(self, con: sqlite3.Connection, keys: Iterable[tuple[str, str]]) -> None:
-        gone = 0
-        for aid, version in keys:
-            rows = con.execute(
-                "SELECT id FROM chunk WHERE article_id = ? AND version = ?", (aid, version)
-            ).fetchall()
-            if rows:
-                con.executemany("DELETE FROM kw WHERE rowid = ?", rows)
-                con.executemany("DELETE FROM chunk WHERE id = ?", rows)
-                gone += len(rows)
-            con.execute("DELETE FROM article WHERE article_id = ? AND version = ?", (aid, version))
-        if gone:
+    def _forget(self, keys: Sequence[tuple[str, str]]) -> None:
+        """Delete article rows (and their chunk count) of these versions, if any."""
+        if self._db is None and not (self.path / _ARTICLES_DB).is_file():
+            return
+
+        def run(con):
+            gone = 0
+            for aid, version in keys:
+                row = con.execute(
+                    "DELETE FROM article WHERE article_id = ? AND version = ? RETURNING n_chunks",
+                    (aid, version),
+                ).fetchone()
+                gone += row[0] if row else 0
             self._count(con, -gone)
+
+        self._transaction(run)
+
+    def _transaction(self, work) -> None:
+        con = self._write_db()
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            work(con)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
 
     @staticmethod
     def _count(con: sqlite3.Connection, delta: int) -> None:
-        con.execute(
-            "UPDATE meta SET value = CAST(value AS INTEGER) + ? WHERE key = 'chunks'", (delta,)
-        )
+        if delta:
+            con.execute(
+                "UPDATE meta SET value = CAST(value AS INTEGER) + ? WHERE key = 'chunks'",
+                (delta,),
+            )
 
     def versions(self) -> set[tuple[str, str]]:
-        """Every (article id, version) held; each is written whole in one transaction."""
-        con = self._writer or self._reader()
+        """Every (article id, version) whose terms are completely written."""
+        con = self._db or self._articles()
         if con is None:
             return set()
         return {(a, v) for a, v in con.execute("SELECT article_id, version FROM article")}
 
     def entries(self) -> dict[tuple[str, str], list[str]]:
-        """Chunk ids per (article id, version), for consistency checks (a full scan)."""
-        con = self._writer or self._reader()
+        """Chunk ids per (article id, version) of the complete versions (a full scan, for
+        consistency checks)."""
+        import tantivy
+
+        held = self.versions()
+        index = self._terms()
+        if index is None or not held:
+            return {}
+        searcher = index.searcher()
         out: dict[tuple[str, str], list[str]] = {}
-        if con is not None:
-            for cid, aid, version in con.execute("SELECT chunk_id, article_id, version FROM chunk"):
-                out.setdefault((aid, version), []).append(cid)
+        for key in held:
+            query = tantivy.Query.term_query(self._schema, "key", _key(*key))
+            for _score, addr in searcher.search(query, limit=100_000, count=False).hits:
+                out.setdefault(key, []).append(searcher.doc(addr)["chunk_id"][0])
         return out
 
     def drop(self) -> None:
-        """Delete the file (its generation was replaced); open readers keep their copy."""
+        """Delete the folder (its generation was replaced)."""
         self.close()
-        for suffix in ("", "-wal", "-shm"):
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(f"{self.path}{suffix}")
+        with self._lock:
+            self._index = None
+        shutil.rmtree(self.path, ignore_errors=True)
 
     # --- reading -------------------------------------------------------------------
-    def _con_or_warn(self) -> sqlite3.Connection | None:
-        con = self._reader()
-        if con is None and not self._warned:
+    def _searchable(self):
+        index = self._terms()
+        if index is None and not self._warned:
             self._warned = True
             warnings.warn(
                 f"No keyword index at {self.path}: answering from the embeddings alone. "
@@ -380,7 +458,18 @@ class KeywordIndex:
                 ),
                 stacklevel=3,
             )
-        return con
+        return index
+
+    def _terms_query(self, query_terms: Sequence[str]):
+        import tantivy
+
+        Occur, Query = tantivy.Occur, tantivy.Query
+        return Query.boolean_query(
+            [
+                (Occur.Should, Query.term_query(self._schema, "terms", t, index_option="freq"))
+                for t in sorted(set(query_terms))
+            ]
+        )
 
     def search(
         self,
@@ -392,46 +481,54 @@ class KeywordIndex:
     ) -> list[KeywordHit]:
         """The k best chunks for these terms within the filters (dates as YYYYMMDD ints, 0 =
         open; unknown dates are outside any upper bound), best first, scores positive."""
-        match = _match(query_terms)
-        con = self._con_or_warn() if match else None
-        if con is None:
+        import tantivy
+
+        terms = [t for t in query_terms if t]
+        index = self._searchable() if terms else None
+        if index is None:
             return []
-        sql = [
-            "SELECT c.chunk_id, -bm25(kw) AS score, kw.rowid FROM kw JOIN chunk c "
-            "ON c.id = kw.rowid WHERE kw MATCH ?"
-        ]
-        args: list = [match]
-        if date_from:
-            sql.append("AND c.date_int >= ?")
-            args.append(date_from)
-        if date_to:
-            sql.append("AND c.date_int <= ? AND c.date_int > 0")
-            args.append(date_to)
+        Occur, Query = tantivy.Occur, tantivy.Query
+        clauses = [(Occur.Must, self._terms_query(terms))]
+        if date_from or date_to:
+            lo = date_from or (1 if date_to else None)
+            rng = Query.range_query(
+                self._schema, "date_int", tantivy.FieldType.Integer, lo, date_to or None
+            )
+            clauses.append((Occur.Must, Query.const_score_query(rng, 0.0)))
         if sources:
-            sql.append(f"AND c.source IN ({','.join('?' * len(sources))})")
-            args += list(sources)
-        sql.append("ORDER BY score DESC, c.chunk_id LIMIT ?")
-        args.append(k)
-        rows = con.execute(" ".join(sql), args).fetchall()
-        return [KeywordHit(cid, float(score), row) for cid, score, row in rows if score > 0]
+            chosen = Query.term_set_query(self._schema, "source", list(sources))
+            clauses.append((Occur.Must, Query.const_score_query(chosen, 0.0)))
+        searcher = index.searcher()
+        hits = searcher.search(Query.boolean_query(clauses), limit=k, count=False).hits
+        out = []
+        for score, addr in hits:
+            if score > 0:
+                doc = searcher.doc(addr)
+                terms_ = tuple(doc["terms"][0].split()) if doc["terms"] else ()
+                out.append(KeywordHit(doc["chunk_id"][0], float(score), terms_))
+        return out
 
     def scores(self, query_terms: Sequence[str], chunk_ids: Sequence[str]) -> dict[str, float]:
         """BM25 scores of these chunks (those matching no term are left out)."""
-        match = _match(query_terms)
-        con = self._reader() if match and chunk_ids else None
-        if con is None:
+        import tantivy
+
+        terms = [t for t in query_terms if t]
+        index = self._terms() if terms and chunk_ids else None
+        if index is None:
             return {}
-        out = {}
-        for cid, row in con.execute(
-            f"SELECT chunk_id, id FROM chunk WHERE chunk_id IN ({','.join('?' * len(chunk_ids))})",
-            list(chunk_ids),
-        ).fetchall():
-            got = con.execute(
-                "SELECT -bm25(kw) FROM kw WHERE kw MATCH ? AND rowid = ?", (match, row)
-            ).fetchone()
-            if got and got[0] > 0:
-                out[cid] = float(got[0])
-        return out
+        Occur, Query = tantivy.Occur, tantivy.Query
+        only = Query.term_set_query(self._schema, "chunk_id", list(chunk_ids))
+        query = Query.boolean_query(
+            [
+                (Occur.Must, self._terms_query(terms)),
+                (Occur.Must, Query.const_score_query(only, 0.0)),
+            ]
+        )
+        searcher = index.searcher()
+        hits = searcher.search(query, limit=len(chunk_ids), count=False).hits
+        return {
+            searcher.doc(addr)["chunk_id"][0]: float(score) for score, addr in hits if score > 0
+        }
 
     def match_strength(self, query_terms: Sequence[str], best: KeywordHit | None) -> float:
         """IDF-weighted share of the query's distinct terms found in its best BM25 chunk.
@@ -442,28 +539,20 @@ class KeywordIndex:
         `search` (with the query's filters). 0 for a query with no terms or no match.
         """
         terms = set(query_terms)
-        con = self._reader() if terms and best is not None else None
-        if con is None:
+        index = self._terms() if terms and best is not None else None
+        if index is None:
             return 0.0
-        n = int(self._meta(con, "chunks") or 0)
-        row = con.execute("SELECT terms FROM kw WHERE rowid = ?", (best.row,)).fetchone()
-        held = set(row[0].split()) if row else set()
-        weights = {t: idf(n, self.doc_freq(t, con)) for t in terms}
+        searcher = index.searcher()
+        n = searcher.num_docs
+        weights = {t: idf(n, searcher.doc_freq("terms", t)) for t in terms}
         total = sum(weights.values())
+        held = set(best.terms)
         found = sum(w for t, w in weights.items() if t in held)
         return found / total if total > 0 else 0.0
 
-    def doc_freq(self, term: str, con: sqlite3.Connection | None = None) -> int:
-        """Chunks holding the term (one lookup; fts5vocab scans for `IN (...)`)."""
-        con = con or self._reader()
-        if con is None:
-            return 0
-        row = con.execute("SELECT doc FROM kw_vocab WHERE term = ?", (term,)).fetchone()
-        return int(row[0]) if row else 0
-
     def summary(self) -> Summary | None:
         """Counts, date range and sources from the article table; None without an index."""
-        con = self._reader()
+        con = self._articles()
         if con is None:
             return None
         articles = con.execute("SELECT count(*) FROM article").fetchone()[0]
@@ -481,13 +570,14 @@ class KeywordIndex:
         )
 
 
-def _match(query_terms: Sequence[str]) -> str:
-    """An FTS5 query matching any of the terms (each quoted: terms are data, not syntax).
+def _read_only_copy(path: Path) -> Path:
+    """A private copy of a Tantivy index this process may not write (removed at exit)."""
+    import tempfile
 
-    >>> _match(["peskow", "nato", "peskow"])
-    '"nato" OR "peskow"'
-    """
-    return " OR ".join(f'"{t}"' for t in sorted(set(query_terms)) if t)
+    copy = Path(tempfile.mkdtemp(prefix="rag-keyword-")) / "terms"
+    atexit.register(shutil.rmtree, copy.parent, True)
+    shutil.copytree(path, copy, ignore=shutil.ignore_patterns("*.lock"))
+    return copy
 
 
 def make(index) -> KeywordIndex:

@@ -324,6 +324,13 @@ class Index:
         """The side index called `name` (e.g. "keyword"), or None when none is registered."""
         return next((s for s in self.sidecars if s.name == name), None)
 
+    def close(self) -> None:
+        """Let side indexes release what they hold for writing (a writer lock, a log)."""
+        for side in self._sidecars or ():
+            close = getattr(side, "close", None)
+            if close is not None:
+                close()
+
     def _at(self, collection: str) -> Index:
         """This index's view of another generation's chunk collection (to drop it)."""
         generation = collection[len(self.name) + 2 :] if collection != self.name else None

@@ -323,7 +323,7 @@ def test_server_mode_without_a_reachable_keyword_index_says_which_setting_to_set
 ):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("")
-    kw = keyword.KeywordIndex(Path(blocker) / "articles.keyword.sqlite3", server_mode=True)
+    kw = keyword.KeywordIndex(Path(blocker) / "articles.keyword", server_mode=True)
     from rag.store import StoreError
 
     with pytest.raises(StoreError, match="RAG_KEYWORD_DIR"):
