@@ -15,8 +15,9 @@ sentence (`rag.quotes.extract_text` supplies tokens, sentences and quotations):
    "Peskow zufolge …" / "Nach Angaben von …" / "Nach Kreml-Angaben …" / "…, hieß es".
    A following sentence in Konjunktiv I without a cue of its own ("Die NATO sehe
    Russland als Feind") continues the statement before it.
-3. **reported** — a speech verb with a speaker as subject and no clause ("Peskow warnte
-   vor …", "Putin wies die Forderung zurück"): the whole sentence is the statement.
+3. **reported** — a verb that reports speech, with a speaker as subject and no clause
+   ("Peskow warnte vor …", "Die Grünen forderten einen Anbaustopp", "Er sprach von
+   einem Erfolg"): the whole sentence is the statement.
 
 Never statements: headlines (a short paragraph without final punctuation), questions,
 quotations without a cue (titles, slogans, names of things).
@@ -48,7 +49,13 @@ from rag.quotes.lexicon import (
     is_source_word,
     word_list,
 )
-from rag.quotes.resolve import Resolver, is_institution_word, is_name_word, is_role_word
+from rag.quotes.resolve import (
+    Resolver,
+    is_group_word,
+    is_institution_word,
+    is_name_word,
+    is_role_word,
+)
 from rag.quotes.types import Form, Statement
 
 _CLAUSE_MARKS = frozenset(',;:–—()[]„“”"»«')
@@ -266,7 +273,7 @@ def _cue_after_quote(doc: Doc, t: int):
         source = _noun_phrase(doc, t + 1, end)
         if source is not None and not _speaker_like(doc, source):
             source = None
-    plural = doc.words[t].endswith("en") and cue is not None and doc.words[t].lower() != "so"
+    plural = _plural(doc.words[t]) and doc.words[t].lower() != "so"
     after_cue = source[1] if source else cue[-1] + 1
     next_token = None
     # skip the rest of the cue clause up to ", „"
@@ -292,7 +299,7 @@ def _cue_before_quote(doc: Doc, k: int, t_open: int):
         source = _source_for_verb(doc, first, v, verb[1], colon)
         if source is None:
             return None
-        return verb[1], source, doc.words[v].endswith("en")
+        return verb[1], source, _plural(doc.words[v])
     return None
 
 
@@ -500,7 +507,7 @@ def _speaker_like(doc: Doc, span: tuple[int, int]) -> bool:
     if any(w in _QUOTE_MARKS for w in words):
         return True  # a publication: die Zeitschrift „Billboard“
     nouns = [w for w in words if _noun(w)]
-    if any(is_role_word(w) or is_institution_word(w) for w in nouns):
+    if any(is_role_word(w) or is_group_word(w) or is_institution_word(w) for w in nouns):
         return True
     if words[0].lower() in DETERMINERS:
         # "der Sender NBC News": a name after the head noun; "die Pläne" is no speaker
@@ -579,6 +586,12 @@ def _document_after(doc: Doc, i: int, end: int) -> tuple[int, int] | None:
             return _noun_phrase(doc, i + 1, end)
         i += 1
     return None
+
+
+def _plural(verb: str) -> bool:
+    """Whether a finite verb form is plural: 'sagten', 'fordern' (3rd singular never
+    ends in -n: 'sagt', 'sagte', 'schrieb')."""
+    return verb.endswith("n")
 
 
 def _span(doc: Doc, first: int, last: int) -> tuple[int, int]:
@@ -660,7 +673,7 @@ def _cue_before_clause(doc: Doc, k: int) -> _Found | None:
         span = _message(doc, c + 1, last)
         if span is None:
             return None
-        return _Found([span], "indirect", cue, source, k, words[cue[0]].endswith("en"))
+        return _Found([span], "indirect", cue, source, k, _plural(words[cue[0]]))
     return None
 
 
@@ -701,7 +714,7 @@ def _cue_after_clause(doc: Doc, k: int) -> _Found | None:
         span = _message(doc, first, c)
         if span is None:
             return None
-        return _Found([span], "indirect", cue, source, k, w.endswith("en") and w != "so")
+        return _Found([span], "indirect", cue, source, k, _plural(w) and w != "so")
     return None
 
 
@@ -754,7 +767,7 @@ def _wie_clause(doc: Doc, k: int) -> _Found | None:
             span = _message(doc, first, w_i - 1)
         if span is None:
             return None
-        return _Found([span], "indirect", cue, source, k, words[v].endswith("en"))
+        return _Found([span], "indirect", cue, source, k, _plural(words[v]))
     return None
 
 
@@ -848,24 +861,30 @@ def _source_noun(doc: Doc, span: tuple[int, int]) -> bool:
 
 
 def _reported(doc: Doc, k: int) -> _Found | None:
-    """'Peskow warnte vor …' / 'Putin wies die Forderung zurück': the whole sentence."""
+    """'Peskow warnte vor …' / 'Die Grünen forderten einen Anbaustopp': a verb that
+    reports speech, its speaker as subject and no clause; the whole sentence."""
     first, last = doc.sentences[k]
     words = doc.words
-    if last - first < 4 or any(w in _QUOTE_MARKS for w in words[first:last]):
+    if last - first < 4:
         return None
     for v in range(first + 1, min(last, first + 10)):
-        if words[v] in _CLAUSE_MARKS:
+        if words[v] in _CLAUSE_MARKS and _title_end(doc, v, last) is None:
             return None
         verb = _speech_verb(doc, v, last)
         if verb is None or not verb[0].reports:
             continue
+        if verb[0].lemma in _NEEDS_PREPOSITION and not any(
+            w in _NEEDS_PREPOSITION[verb[0].lemma] for w in words[v + 1 : last]
+        ):
+            return None  # "Er spricht langsam" is no report; "Er sprach von …" is
         source = _source_for_verb(doc, first, v, verb[1], last)
         if source is None or not _strong_speaker(doc, source):
             return None
-        return _Found(
-            [_span(doc, first, last)], "reported", verb[1], source, k, words[v].endswith("en")
-        )
+        return _Found([_span(doc, first, last)], "reported", verb[1], source, k, _plural(words[v]))
     return None
+
+
+_NEEDS_PREPOSITION = {"sprechen": ("von", "vom", "über"), "warnen": ("vor", "davor")}
 
 
 def _strong_speaker(doc: Doc, span: tuple[int, int]) -> bool:

@@ -274,7 +274,7 @@ Jene Jener Er Sie Es Man Wir Ich Ihr Du Auch Aber Doch Und Oder Nun Jetzt Heute 
 Morgen Dann Damals Zudem Außerdem Allerdings Jedoch Zugleich Zuvor Danach Dabei Darüber
 Deshalb Daher Trotzdem Dennoch Bereits Schon Noch Nur Erst Laut Nach Wie So Als Am Im In
 Auf Bei Mit Von Vom Zum Zur Für Gegen Ohne Um Aus Seit Bis Während Wegen Trotz Unter
-Über Vor Hinter Neben Zwischen Alle Viele Einige Mehrere Beide Andere Kein Keine Sein
+Über Vor Hinter Neben Zwischen Zu Alle Viele Einige Mehrere Beide Andere Kein Keine Sein
 Seine Ihre Ihr Unser Unsere Mein Meine Montag Dienstag Mittwoch Donnerstag Freitag
 Samstag Sonntag Januar Februar März April Mai Juni Juli August September Oktober
 November Dezember Herr Frau Dr Prof Ja Nein Hier Dort Was Wer Wo Wann Warum Weshalb Denn

@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 from bisect import insort
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from rag.quotes.lexicon import (
     DETERMINERS,
@@ -100,21 +101,30 @@ class Speaker:
     aliases: tuple[str, ...] = ()
 
 
+@lru_cache(maxsize=65536)
 def is_role_word(word: str) -> bool:
     """'Kreml-Sprecher', 'Außenministerin', 'Sprecher' -> True."""
+    return word.rsplit("-", 1)[-1].lower().endswith(ROLE_HEADS)
+
+
+@lru_cache(maxsize=65536)
+def is_group_word(word: str) -> bool:
+    """The plural of a role: 'Experten', 'Analysten', 'Sprecherinnen' -> True."""
     last = word.rsplit("-", 1)[-1].lower()
-    return any(last.endswith(head) for head in ROLE_HEADS) and last not in NOT_NAMES_LOWER
+    for ending, singular in (("innen", "in"), ("en", ""), ("n", "")):
+        if last.endswith(ending) and (last[: -len(ending)] + singular).endswith(ROLE_HEADS):
+            return True
+    return False
 
 
+@lru_cache(maxsize=65536)
 def is_institution_word(word: str) -> bool:
     """'Innenministerium', 'Polizei', 'dpa' -> True."""
     low = word.lower()
-    if low in INSTITUTION_NAMES:
-        return True
-    last = low.rsplit("-", 1)[-1]
-    return any(last.endswith(head) for head in INSTITUTION_HEADS)
+    return low in INSTITUTION_NAMES or low.rsplit("-", 1)[-1].endswith(INSTITUTION_HEADS)
 
 
+@lru_cache(maxsize=65536)
 def is_name_word(word: str) -> bool:
     """A capitalised word that may be part of a person's name."""
     return (
@@ -124,11 +134,9 @@ def is_name_word(word: str) -> bool:
         and not word.endswith(_ADJECTIVE_ENDINGS)
         and not word.lower().endswith(_ADVERB_ENDINGS)
         and not is_role_word(word)
+        and not is_group_word(word)
         and not is_institution_word(word)
     )
-
-
-NOT_NAMES_LOWER = frozenset(w.lower() for w in NOT_NAMES) - {"sprecher"}
 
 
 class Resolver:
@@ -145,10 +153,13 @@ class Resolver:
 
     def _collect_full_names(self, words: list[str], tokens: list[tuple[int, int]]) -> None:
         """Register every run of 2+ name words ('Dmitri Peskow'), with a role before it."""
+        common = _common_nouns(words)
         i, n = 0, len(words)
         while i < n:
             j = i
             while j < n and is_name_word(words[j]) and words[j] not in _TITLES:
+                if words[j] in common:
+                    break
                 j += 1
             if j - i >= 2 and _starts_name(words, i):
                 role = words[i - 1] if i > 0 and is_role_word(words[i - 1]) else None
@@ -214,6 +225,8 @@ class Resolver:
                 return Speaker(None, None, "unknown")
             person = self._nearest(offset, PRONOUNS[words[0]])
             return self._speaker(person) if person else Speaker(None, None, "unknown")
+        if any(is_group_word(w) for w in words) and not any(is_name_word(w) for w in words):
+            return Speaker(None, None, "unknown")  # "Experten", "die Ermittler"
         # the role is everything up to the last role noun or title: "Schweizer Politiker"
         role_end = 0
         for k, w in enumerate(words):
@@ -247,10 +260,19 @@ class Resolver:
         return Speaker(person.name, role or person.role, "person", aliases)
 
     def _nearest(self, offset: int, gender: str | None) -> Person | None:
+        """The nearest person mentioned before `offset` whom the pronoun fits: one of the
+        pronoun's gender within a few sentences first, else one of unknown gender."""
+        unknown = None
         for at, person in reversed(self.seen):
-            if at < offset and (person.gender in (None, gender) or gender is None):
-                return person
-        return None
+            if at >= offset:
+                continue
+            if gender is None or person.gender == gender:
+                if unknown is None or offset - at < _PRONOUN_REACH:
+                    return person
+                return unknown
+            if person.gender is None and unknown is None:
+                unknown = person
+        return unknown
 
     def _by_role(self, offset: int, role: str) -> Person | None:
         head = _role_head(role)
@@ -258,6 +280,24 @@ class Resolver:
             if at < offset and person.role and _role_head(person.role) == head:
                 return person
         return self._nearest(offset, _gender("", role))
+
+
+def _common_nouns(words: list[str]) -> set[str]:
+    """Capitalised words the article uses after an article or adjective ("der Euro",
+    "die moderne Kunst"): common nouns, never part of a name."""
+    common = set()
+    for i in range(1, len(words)):
+        if not words[i][:1].isupper():
+            continue
+        k = i - 1
+        while k > 0 and words[k][:1].islower() and words[k].endswith(_INFLECTED):
+            k -= 1  # adjectives between the article and the noun
+        if words[k].lower() in DETERMINERS and (k == i - 1 or k < i - 1):
+            common.add(words[i])
+    return common
+
+
+_INFLECTED = ("e", "en", "er", "es", "em")
 
 
 def _after_source_noun(words: list[str]) -> list[str] | None:
@@ -302,7 +342,7 @@ def _starts_name(words: list[str], i: int) -> bool:
     if i == 0:
         return True
     before = words[i - 1]
-    if before.lower() in DETERMINERS:
+    if before.lower() in DETERMINERS or before[:1].isdigit():
         return False
     return not (
         before[:1].islower() and before.endswith(("en", "er", "es", "em")) and len(before) > 3
@@ -317,7 +357,11 @@ def _name_run(words: list[str]) -> list[str]:
             break
         if not _NAME_WORD.match(w) or w in NOT_NAMES:
             break
+        if w.isupper() and run:  # "Hans Peter Doskozil (SPÖ)": the party is no name
+            break
         run.append(w)
+        if w.isupper():  # an acronym stands alone: "ROG", "NATO"
+            break
     return run
 
 
@@ -330,7 +374,40 @@ def _role_head(role: str) -> str:
     return role.split()[-1].rsplit("-", 1)[-1].lower()
 
 
+_PRONOUN_REACH = 600  # characters: about three sentences
+_MALE_FIRST_NAMES = frozenset(
+    word_list(
+        """
+Alexander Andreas Anton Armin Bernd Boris Christian Christoph Daniel David Dieter Dmitri
+Donald Emmanuel Erich Frank Franz Friedrich Georg Gerhard Günter Hans Heinz Helmut Herbert
+Horst Jan Jens Joachim Joe Johann Johannes John Jürgen Karl Klaus Kurt Lars Lukas Manfred
+Markus Martin Matthias Max Michael Nicolas Olaf Oliver Paul Peter Philipp Rainer Ralf
+Robert Rudolf Sebastian Sergej Stefan Stephan Thomas Tobias Uwe Viktor Walter Werner
+Wladimir Wolfgang Wolodymyr Recep Tayyip Ahmet Mohammed Ali Benjamin Barack George Bill
+Sebastian Herbert Norbert Reinhold Reinhard Friedrich-Wilhelm Heinz-Christian Karl-Heinz
+"""
+    )
+)
+_FEMALE_FIRST_NAMES = frozenset(
+    word_list(
+        """
+Angela Annalena Anna Andrea Barbara Beate Birgit Brigitte Christine Claudia Cornelia
+Doris Elisabeth Eva Franziska Gabriele Heidi Helga Ines Ingrid Johanna Julia Karin
+Katharina Kathrin Kristina Laura Lisa Maria Marie Marine Martina Monika Nadja Nicole
+Petra Renate Sabine Sahra Sandra Sarah Silke Simone Sophie Susanne Svenja Theresa Ulla
+Ulrike Ursula Yvonne Hillary Kamala Giorgia Alice Manuela Nancy Pamela Sigrid Irmgard
+Christiane Katja Anja Tanja Sonja Jutta Gisela Elke Heike Marion Carmen Beatrix Verena
+"""
+    )
+)
+
+
 def _gender(first: str, role: str | None) -> str | None:
+    """'f', 'm' or None, from the role noun ("Ministerin") or a known first name."""
+    if first in _FEMALE_FIRST_NAMES:
+        return "f"
+    if first in _MALE_FIRST_NAMES:
+        return "m"
     if role:
         head = _role_head(role)
         if head.endswith("in") or head == "frau":
