@@ -2,6 +2,10 @@
 
     .venv/bin/python bench/scale.py --chunks 200000 [--data ../shared/data] [--json]
     .venv/bin/python bench/scale.py --chunks 1000000 --index /big/disk/scale-1m --reuse
+    .venv/bin/python bench/scale.py --chunks 1000000 --index /big/disk/scale-1m --reuse --partial
+
+A build is resumable: its folder records how far it got (`scale-build.json`), a killed
+build continues with `--reuse`, and `--partial` measures an unfinished one as it is.
 
 What it builds (once; `--index DIR --reuse` keeps it and measures it again):
 - the 240 German XQuAD paragraphs, ingested for real (`ingest.pipeline.sync_articles`,
@@ -282,6 +286,8 @@ def build(index_dir: Path, n_chunks: int, data: Path, seed: int) -> dict:
     i, done = manifest["articles_done"], manifest["chunks_done"]
     say(f"writing {n_chunks - done:,} synthetic chunks with SIMULATED vectors (near real centres)")
     t0, done0 = time.perf_counter(), done
+    manifest["build_s"] = round(manifest["build_s"] + t0 - started, 1)  # the setup so far
+    t = t0
     with writer_lock(settings):
         while done < n_chunks:
             items = []
@@ -297,7 +303,11 @@ def build(index_dir: Path, n_chunks: int, data: Path, seed: int) -> dict:
                 done += len(spans)
                 i += 1
             index.write_articles(items)
-            manifest.update(articles_done=i, chunks_done=done)
+            now = time.perf_counter()
+            manifest.update(
+                articles_done=i, chunks_done=done, build_s=round(manifest["build_s"] + now - t, 1)
+            )
+            t = now
             _write_manifest(manifest_path, manifest)
             rate = (done - done0) / max(time.perf_counter() - t0, 1e-9)
             eta = (n_chunks - done) / rate if rate else 0
@@ -306,7 +316,6 @@ def build(index_dir: Path, n_chunks: int, data: Path, seed: int) -> dict:
                 f"ETA {eta / 60:.1f} min"
             )
         index.mark_refreshed()
-    manifest["build_s"] = round(manifest["build_s"] + time.perf_counter() - started, 1)
     manifest["complete"] = True
     manifest["build_peak_rss_mb"] = round(peak_rss_mb())
     _write_manifest(manifest_path, manifest)
@@ -528,6 +537,9 @@ def parse_args(argv=None):
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--index", type=Path, help="keep the index in this folder (default: temp)")
     p.add_argument("--reuse", action="store_true", help="measure the index in --index again")
+    p.add_argument(
+        "--partial", action="store_true", help="with --reuse: measure an unfinished build as it is"
+    )
     p.add_argument("--seed", type=int, default=10)
     p.add_argument("--questions", type=int, default=QUESTIONS, help=argparse.SUPPRESS)
     p.add_argument("--refresh-articles", type=int, default=REFRESH_ARTICLES)
@@ -544,6 +556,8 @@ def check_args(args) -> None:
         raise BenchError(f"--chunks {args.chunks} is too small; use at least 1000")
     if args.reuse and args.index is None:
         raise BenchError("--reuse measures a kept index: pass its folder with --index DIR")
+    if args.partial and not args.reuse:
+        raise BenchError("--partial measures a kept, unfinished build: add --reuse --index DIR")
     if not 4 <= args.questions <= 1000 or not 1 <= args.refresh_articles <= 1000:
         raise BenchError("--questions must be 4-1000 and --refresh-articles 1-1000")
     for part in ("xquad/xquad.de.json", "xquad/xquad.en.json", "10kGNAD/test.csv"):
@@ -585,8 +599,10 @@ def run(args) -> dict:
     index_dir.mkdir(parents=True, exist_ok=True)
     try:
         manifest = _read_manifest(index_dir)
-        reused = bool(manifest and manifest.get("complete"))
-        if reused:
+        reused = bool(manifest and (manifest.get("complete") or args.partial))
+        if reused and not manifest.get("complete"):
+            say(f"measuring an unfinished build as it is ({manifest['chunks_done']:,} chunks)")
+        elif reused:
             say(f"reusing the build in {index_dir} ({manifest['chunks_done']:,} chunks)")
         else:
             manifest = build(index_dir, args.chunks, args.data, args.seed)
@@ -623,6 +639,7 @@ def run(args) -> dict:
         },
         "build_s": manifest["build_s"],
         "reused_build": reused,
+        "complete_build": bool(manifest.get("complete")),
         "reconcile_s": repaired["reconcile_s"],
         "reconcile_removed_chunks": repaired["reconcile_removed_chunks"],
         **{k: v for k, v in search.items() if k not in ("open_s", "p95_ms", "peak_rss_mb")},
