@@ -160,6 +160,10 @@ def test_export_lists_every_statement_with_numbered_sources(quotes_settings, emb
 def test_empty_statement_index_explains_how_to_fill_it(sample_settings, monkeypatch, tmp_path):
     from streamlit.testing.v1 import AppTest
 
+    from rag.quotes.store import StatementIndex
+    from rag.store import Index
+
+    StatementIndex(Index(sample_settings)).drop()  # an index built before statements
     monkeypatch.setenv("RAG_INDEX_DIR", str(sample_settings.index_dir))
     monkeypatch.chdir(tmp_path)
     at = AppTest.from_function(speakers_script, default_timeout=120).run()
