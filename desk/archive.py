@@ -194,6 +194,14 @@ def ordered(rows: Sequence[corpus.Row], how: str) -> list[corpus.Row]:
     return sorted(dated, key=lambda r: r.date, reverse=how != "oldest") + undated
 
 
+def _shown(path: str | Path) -> str:
+    """A folder relative to the working directory when it is below it (`corpus`)."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve())) or "."
+    except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop
+        return str(path)
+
+
 def _widget_id(article_id: str) -> str:
     return hashlib.sha1(article_id.encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
@@ -229,9 +237,9 @@ def page(settings: Settings, key: str, *, refresh: bool = True) -> None:
 def _overview(settings: Settings, rows: list[corpus.Row], built_from: list[str]) -> None:
     passages = sum(r.passages for r in rows)
     lines = [t("summary", articles=len(rows), passages=passages)]
-    folders = ", ".join(ui.safe_markdown(f) for f in built_from) or t("no_folder")
+    folders = ", ".join(ui.safe_markdown(_shown(f)) for f in built_from) or t("no_folder")
     lines.append(f"{t('built_from')}: {folders}")
-    lines.append(f"{t('upload_to')}: {ui.safe_markdown(str(settings.corpus_dir))}")
+    lines.append(f"{t('upload_to')}: {ui.safe_markdown(_shown(settings.corpus_dir))}")
     st.caption("  \n".join(lines))
 
 

@@ -7,8 +7,8 @@ and says why the other was refused; a removal asks first, then the article is go
 the list and its file is out of the corpus; while a command-line ingest writes, an upload
 is stored and waits for the next refresh, and a refresh says who writes and changes nothing.
 
-With UPDATE_SCREENSHOT=1 the documentation's screenshot docs/archive.png is rewritten
-from the same run.
+With UPDATE_SCREENSHOT=1 the documentation's screenshots docs/archive.png (the list) and
+docs/archive-upload.png (an upload's report) are rewritten from the same run.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from desk.archive import _widget_id
 from tests.conftest import PROJECT_ROOT
@@ -29,7 +30,7 @@ from tests.test_ingest import article_file
 pytestmark = [pytest.mark.slow, pytest.mark.server, pytest.mark.browser]
 
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"  # fast to load; the model is not under test
-SCREENSHOT = PROJECT_ROOT / "docs" / "archive.png"
+SCREENSHOTS = PROJECT_ROOT / "docs"  # archive.png (the list), archive-upload.png
 FEED = (
     '{"id": "wien", "title": "Wien baut eine neue U-Bahn", "date": "2025-09-03", '
     '"source": "ORF", "url": "https://orf.at/stories/1/", '
@@ -69,6 +70,7 @@ def live_app(tmp_path):
         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
+    env = {**env, "RAG_CORPUS_DIR": "corpus"}  # as the app's users set it: relative
     port = free_port()
     log_path = tmp_path / "streamlit.log"
     with log_path.open("w") as log:
@@ -83,19 +85,27 @@ def live_app(tmp_path):
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     wait_until_up(
-        proc, f"{url}/_stcore/health", name="streamlit", log=log_path,
+        proc, f"{url}/_stcore/health", name="streamlit", log=log_path, timeout=180,
         ready=lambda body: body.strip() == b"ok",
     )  # fmt: skip
-    yield url, env, corpus
+    yield url, {**env, "RAG_CORPUS_DIR": str(corpus)}, corpus
     stop(proc)
+
+
+def screenshot(page, name: str) -> None:
+    """With UPDATE_SCREENSHOT=1, the documentation's picture `name` from this page."""
+    if os.environ.get("UPDATE_SCREENSHOT") == "1":
+        save_small_png(page.screenshot(), SCREENSHOTS / name)
 
 
 def row(page, article_id: str):
     return page.locator(f".st-key-archive-row-{_widget_id(article_id)}")
 
 
-def titles(page) -> list[str]:
-    """The titles in the article list, in order."""
+def titles(page, n: int | None = None) -> list[str]:
+    """The titles in the article list, in order (once `n` rows are shown, when given)."""
+    if n is not None:
+        expect(page.locator('[class*="st-key-archive-row-"]')).to_have_count(n, timeout=30_000)
     return [
         t.inner_text().strip() for t in page.locator('[class*="st-key-archive-row-"] strong').all()
     ]
@@ -108,7 +118,7 @@ def test_upload_list_and_remove_in_the_browser(browser, live_app):  # noqa: F811
     try:
         page.goto(f"{url}/archive")
         page.get_by_text("1–3 of 3 articles").wait_for(timeout=180_000)
-        assert titles(page) == [
+        assert titles(page, 3) == [
             "Graz eröffnet eine neue Straßenbahnlinie",
             "Wien baut eine neue U-Bahn",
             "Linz spart beim Licht",
@@ -117,7 +127,9 @@ def test_upload_list_and_remove_in_the_browser(browser, live_app):  # noqa: F811
         assert "ORF" in wien.inner_text() and "3 September 2025" in wien.inner_text()
         link = wien.get_by_role("link", name="original")
         assert link.get_attribute("href") == "https://orf.at/stories/1/"
-        assert str(corpus.resolve()) in page.get_by_text("Indexed from:").inner_text()
+        overview = page.get_by_text("Indexed from:").inner_text()
+        assert "Indexed from: corpus" in overview and "Uploads and refresh use: corpus" in overview
+        screenshot(page, "archive.png")
 
         # Upload a good and a bad file.
         page.get_by_text("Add article files").click()
@@ -133,10 +145,12 @@ def test_upload_list_and_remove_in_the_browser(browser, live_app):  # noqa: F811
         assert "zoo.txt: stored, 1 article(s)" in body
         assert "scan.pdf: refused — unknown file type .pdf (supported:" in body
         page.get_by_text("1–4 of 4 articles").wait_for(timeout=30_000)
-        assert "Der Alpenzoo in Innsbruck bekam zwei Pinguine aus Wien" in titles(page)
+        assert "Der Alpenzoo in Innsbruck bekam zwei Pinguine aus Wien" in titles(page, 4)
         assert (corpus / "zoo.txt").read_text(encoding="utf-8") == ZOO
-        if os.environ.get("UPDATE_SCREENSHOT") == "1":
-            save_small_png(page.screenshot(full_page=True), SCREENSHOT)
+        page.get_by_text(
+            "Der Alpenzoo in Innsbruck bekam zwei Pinguine aus Wien"
+        ).first.scroll_into_view_if_needed()
+        screenshot(page, "archive-upload.png")
 
         # Remove one article: asked first, then gone from the list and from the corpus.
         tram = row(page, "tram.txt")
@@ -147,7 +161,7 @@ def test_upload_list_and_remove_in_the_browser(browser, live_app):  # noqa: F811
             timeout=60_000
         )
         page.get_by_text("1–3 of 3 articles").wait_for(timeout=30_000)
-        assert "Graz eröffnet eine neue Straßenbahnlinie" not in titles(page)
+        assert "Graz eröffnet eine neue Straßenbahnlinie" not in titles(page, 3)
         assert not (corpus / "tram.txt").exists()
         assert (corpus / ".removed" / "tram.txt").exists()
     except Exception:
@@ -200,7 +214,7 @@ def test_upload_and_refresh_while_a_command_line_ingest_writes(
         page.get_by_role("button", name="Refresh archive").click()
         page.get_by_text("1 added, 0 changed, 0 removed").wait_for(timeout=120_000)
         page.get_by_text("1–6 of 6 articles").wait_for(timeout=30_000)
-        assert "Der Alpenzoo in Innsbruck bekam zwei Pinguine aus Wien" in titles(page)
+        assert "Der Alpenzoo in Innsbruck bekam zwei Pinguine aus Wien" in titles(page, 6)
     except Exception:
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "archive-busy-failure.png"), full_page=True)
