@@ -445,20 +445,29 @@ class KeywordIndex:
 
     # --- reading -------------------------------------------------------------------
     def _searchable(self):
+        """The index to search. Missing: with a Chroma server that is a setting to fix
+        (the ingest wrote it elsewhere), so it stops with a message; an embedded index
+        from before the keyword index answers from the embeddings until the next ingest."""
         index = self._terms()
-        if index is None and not self._warned:
+        if index is not None:
+            return index
+        if self.server_mode:
+            from rag.store import StoreError
+
+            raise StoreError(
+                f"The Chroma server holds chunks but there is no keyword index at {self.path}. "
+                "Set RAG_KEYWORD_DIR to the folder the ingest writes it to (a local disk of "
+                "the machine that runs both the app and the ingest), or run `python -m "
+                "ingest` with the same settings to build it there."
+            )
+        if not self._warned:
             self._warned = True
             warnings.warn(
                 f"No keyword index at {self.path}: answering from the embeddings alone. "
-                "Run `python -m ingest` to build it"
-                + (
-                    ", and set RAG_KEYWORD_DIR to the folder the ingest writes it to."
-                    if self.server_mode
-                    else "."
-                ),
+                "Run `python -m ingest` to build it.",
                 stacklevel=3,
             )
-        return index
+        return None
 
     def _terms_query(self, query_terms: Sequence[str]):
         import tantivy

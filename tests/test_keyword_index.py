@@ -20,6 +20,7 @@ from rag.embeddings import HashingEmbedder
 from rag.retrieve import Filters, Retriever
 from rag.schema import Article
 from rag.store import Index
+from tests import test_ingest
 from tests.conftest import PROJECT_ROOT
 from tests.test_ingest import article_file, assert_consistent
 
@@ -47,6 +48,9 @@ ARTICLES = [
         text="Bei der Nationalratswahl lag die Wahlbeteiligung bei knapp achtzig Prozent.",
     ),
 ]
+
+
+chroma_server = test_ingest.chroma_server  # a real `chroma run` (fixture)
 
 
 @pytest.fixture
@@ -107,9 +111,7 @@ class Recorder:
 @pytest.fixture
 def recorder(monkeypatch):
     Recorder.calls, Recorder.held = [], set()
-    monkeypatch.setattr(
-        sidecar, "FACTORIES", [*sidecar.FACTORIES, f"{__name__}:Recorder"]
-    )
+    monkeypatch.setattr(sidecar, "FACTORIES", [*sidecar.FACTORIES, f"{__name__}:Recorder"])
     return Recorder
 
 
@@ -331,5 +333,25 @@ def test_server_mode_without_a_reachable_keyword_index_says_which_setting_to_set
             [sidecar.ArticleVersion(ARTICLES[0], "v1", ["k#1"], [(0, 5)])],
             None,
         )
-    with pytest.warns(UserWarning, match="RAG_KEYWORD_DIR"):
-        assert kw.search(["peskow"], k=3) == []
+    with pytest.raises(StoreError, match="RAG_KEYWORD_DIR"):
+        kw.search(["peskow"], k=3)
+
+
+@pytest.mark.server
+@pytest.mark.slow
+def test_server_mode_keeps_the_keyword_index_where_RAG_KEYWORD_DIR_says(
+    chroma_server, tmp_path, make_settings, embedder
+):
+    shared = tmp_path / "keyword"
+    settings = make_settings(chroma_host="127.0.0.1", chroma_port=chroma_server, keyword_dir=shared)
+    index = sync(settings, embedder, ARTICLES)
+    assert keyword.path_for(settings, index.current).is_dir()
+    assert_consistent(index)
+    reader = Retriever(settings, Index(settings), embedder)
+    assert top(reader, "Peskow NATO-Truppen")[0] == "kreml.txt"
+
+    elsewhere = settings.model_copy(update={"keyword_dir": tmp_path / "other-machine"})
+    from rag.store import StoreError
+
+    with pytest.raises(StoreError, match="RAG_KEYWORD_DIR"):
+        Retriever(elsewhere, Index(elsewhere), embedder).search("Peskow NATO-Truppen")
