@@ -174,3 +174,28 @@ def test_a_long_article_is_shown_as_a_window_around_the_passage(where):
     assert hi - lo > 90_000  # the window is used, not wasted
     assert lo == 0 or text[lo - 2 : lo] == "\n\n"  # starts at a paragraph
     assert hi == len(text) or text[hi : hi + 2] == "\n\n"  # ends at one
+
+
+def test_several_passages_of_one_article_are_tinted_and_marked_in_one_view():
+    text = "Eins <b>zwei</b>. Drei vier. Fünf sechs. Sieben acht."
+    first, second = (0, 16), (29, 40)  # "Eins <b>zwei</b>" and "Fünf sechs."
+    out = ui.passages_html(text, [(*first, [(0, 4)]), (*second, [(5, 10)])])
+    rendered = render(out)
+    assert visible_text(rendered).strip() == text  # the whole article, as text
+    assert out.count("<span") == 2 and out.count("<mark") == 2
+    tinted = re.findall(r"<span[^>]*>(.*?)</span>", out)
+    assert [html.unescape(re.sub(r"<[^>]+>", "", s)) for s in tinted] == [
+        "Eins <b>zwei</b>",
+        "Fünf sechs.",
+    ]
+    marked = [html.unescape(m) for m in re.findall(r"<mark[^>]*>(.*?)</mark>", out)]
+    assert marked == ["Eins", "sechs"]
+    # overlapping passages (chunks overlap) share one tint
+    assert ui.passages_html(text, [(0, 20, []), (10, 30, [])]).count("<span") == 1
+    # a single passage is the classic article view
+    assert ui.passages_html(text, [(29, 40, [(5, 10)])]) == ui.article_html(text, 29, 40, [(5, 10)])
+
+
+def test_source_link_label_is_text():
+    assert ui.source_link("https://orf.at/1", "Original ↗") == "[Original ↗](<https://orf.at/1>)"
+    assert ui.source_link("https://orf.at/1", "[x](javascript:y)").startswith("[&#91;x&#93;")
