@@ -161,9 +161,10 @@ def test_ingest_and_readers_in_other_processes_share_one_chroma_server(deploymen
     stats = json.loads(run_cli(["rag", "stats", "--json"], env).stdout)
     assert (stats["articles"], stats["incomplete_articles"]) == (2, 0)
 
-    # Everything lives in the server and the shared folders, nothing in a local index.
+    # Everything lives in the server and the configured folders, nothing in a local index.
     local = Path(env["RAG_INDEX_DIR"])
-    assert not (local / "chroma.sqlite3").exists()
+    assert not (local / "chroma.sqlite3").exists() and not any(local.glob("*.keyword"))
+    assert any(Path(env["RAG_KEYWORD_DIR"]).glob("articles*.keyword"))
     assert any(Path(env["RAG_LOCK_DIR"]).glob("ingest-127.0.0.1-*.lock"))
     assert (server.data / "chroma.sqlite3").exists()
 
