@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -265,6 +266,18 @@ def _run_cli(args, env_extra, **kw):
         timeout=600,
         **kw,
     )
+
+
+def test_cli_progress_shows_the_chunk_rate(corpus, tmp_path):
+    env = {
+        "RAG_INDEX_DIR": str(tmp_path / "idx"),
+        "RAG_PROGRESS": "always",
+        "RAG_EMBEDDING_MODEL": "sentence-transformers/all-MiniLM-L6-v2",  # fast; not under test
+    }
+    out = _run_cli(["ingest", str(corpus)], env)
+    assert out.returncode == 0, out.stderr
+    assert "2/2 [" in out.stderr  # files, with elapsed time, time left and rate
+    assert re.search(r"\d+ chunks, [\d.]+/s", out.stderr), out.stderr
 
 
 def test_cli_help_lists_examples():
