@@ -247,7 +247,7 @@ def test_the_view_speaks_german(archive, monkeypatch):
     assert at.selectbox(key="archive-sort").options[0] == "neueste zuerst"
 
 
-def test_an_empty_archive_says_how_to_fill_it(tmp_path, monkeypatch):
+def test_an_empty_archive_says_how_to_fill_it_and_takes_a_first_upload(tmp_path, monkeypatch):
     monkeypatch.setenv("RAG_INDEX_DIR", str(tmp_path / "index"))
     monkeypatch.setenv("RAG_CORPUS_DIR", str(tmp_path / "corpus"))
     monkeypatch.setenv("RAG_EMBEDDING_MODEL", MINILM_MODEL)
@@ -256,3 +256,10 @@ def test_an_empty_archive_says_how_to_fill_it(tmp_path, monkeypatch):
     assert not at.exception, at.exception
     assert "The archive is empty" in texts(at.info)
     assert "0 articles" in texts(at.caption)
+    zoo = b" date 2025-09-09 Der Alpenzoo in Innsbruck bekam zwei Pinguine."
+    at.file_uploader[0].set_value(("zoo.txt", zoo, "text/plain")).run()
+    at.button(key="archive-upload-go").click().run()
+    assert not at.exception, at.exception
+    assert "1 file(s) stored, 0 refused." in texts(at.success)
+    assert [r.split("**")[1] for r in rows(at)] == ["Der Alpenzoo in Innsbruck bekam zwei Pinguine"]
+    assert (tmp_path / "corpus" / "zoo.txt").read_bytes() == zoo
