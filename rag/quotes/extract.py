@@ -362,6 +362,10 @@ def _noun_phrase(doc: Doc, i: int, end: int) -> tuple[int, int] | None:
         j += 1
         if j < end and words[j] == "." and words[j - 1] in ("Dr", "Prof"):
             j += 1
+        elif not (
+            is_name_word(words[j - 1]) or _common_head(words[j - 1]) or words[j - 1] in _TITLE_WORDS
+        ):
+            break  # "laut Verfassung Politiker …": a common noun ends the phrase
     if j == start_nouns:
         return None
     while j < end:
@@ -399,6 +403,9 @@ def _noun_phrase(doc: Doc, i: int, end: int) -> tuple[int, int] | None:
         if k < end and words[k] == ",":
             j = k
     return (i, j)
+
+
+_TITLE_WORDS = frozenset(word_list("Dr Prof Professor Professorin Herr Frau"))
 
 
 def _title_end(doc: Doc, i: int, end: int) -> int | None:
@@ -506,13 +513,36 @@ def _speaker_like(doc: Doc, span: tuple[int, int]) -> bool:
         return True
     if any(w in _QUOTE_MARKS for w in words):
         return True  # a publication: die Zeitschrift „Billboard“
-    nouns = [w for w in words if _noun(w)]
+    nouns = [w for w in words if _noun(w) and w.lower() not in DETERMINERS]
     if any(is_role_word(w) or is_group_word(w) or is_institution_word(w) for w in nouns):
         return True
     if words[0].lower() in DETERMINERS:
-        # "der Sender NBC News": a name after the head noun; "die Pläne" is no speaker
+        # "der Sender NBC News": a name after the head noun; "die Pläne" is no speaker;
+        # "der 81-Jährige", "die Angeklagte": an adjective used as a noun is a person
+        if nouns and nouns[0].lower().endswith(_PERSON_ADJECTIVE_NOUNS):
+            return True
         return len(nouns) >= 2 and is_name_word(nouns[1])
     return any(is_name_word(w) for w in nouns)
+
+
+_PERSON_ADJECTIVE_NOUNS = (
+    "jährige",
+    "jähriger",
+    "klagte",
+    "klagter",
+    "dächtige",
+    "dächtiger",
+    "troffene",
+    "letzte",
+    "letzter",
+)
+
+
+def _noun_subject(doc: Doc, span: tuple[int, int]) -> bool:
+    """A noun phrase with an article, as the subject of a verb of saying with a clause
+    after it: "Die Studie zeigt, dass …", "Der Bericht sagt, …" (a source, if no person)."""
+    words = doc.words[span[0] : span[1]]
+    return len(words) >= 2 and words[0].lower() in DETERMINERS and words[0][:1].isupper()
 
 
 def _so_speaker(doc: Doc, t: int, end: int) -> tuple[int, int] | None:
@@ -527,7 +557,7 @@ def _so_speaker(doc: Doc, t: int, end: int) -> tuple[int, int] | None:
 
 
 def _source_for_verb(
-    doc: Doc, start: int, v: int, cue: list[int], end: int
+    doc: Doc, start: int, v: int, cue: list[int], end: int, clause: bool = True
 ) -> tuple[int, int] | None:
     """The speaker of the verb at v in the clause [start, end): the noun phrase before it
     when the clause starts with one, else the one right after it ("Das machte Peskow
@@ -554,7 +584,7 @@ def _source_for_verb(
         before = _noun_phrase(doc, start, v)
         if before is not None and before[1] == v:
             first = doc.words[start].lower()
-            if _speaker_like(doc, before):
+            if _speaker_like(doc, before) or (clause and _noun_subject(doc, before)):
                 return before
             if first not in ("das", "dies", "den", "einen", "diesen") and first not in FILLERS:
                 return None  # a subject that cannot speak ("Die Flut forderte …")
@@ -726,7 +756,7 @@ def _main_clause_before(doc: Doc, first: int, c: int) -> bool:
     if words[first].lower() in _SUBORDINATORS and "," not in words[first:c]:
         return False
     commas = [i for i in range(first, c) if words[i] == ","]
-    if commas:
+    if len(commas) == 1:
         head = commas[0]
         after = words[head + 1].lower() if head + 1 < c else ""
         if head - first <= 6 and (after in _RELATIVE or after in _SUBORDINATORS):
@@ -877,22 +907,14 @@ def _reported(doc: Doc, k: int) -> _Found | None:
             w in _NEEDS_PREPOSITION[verb[0].lemma] for w in words[v + 1 : last]
         ):
             return None  # "Er spricht langsam" is no report; "Er sprach von …" is
-        source = _source_for_verb(doc, first, v, verb[1], last)
-        if source is None or not _strong_speaker(doc, source):
+        source = _source_for_verb(doc, first, v, verb[1], last, clause=False)
+        if source is None or not _speaker_like(doc, source):
             return None
         return _Found([_span(doc, first, last)], "reported", verb[1], source, k, _plural(words[v]))
     return None
 
 
 _NEEDS_PREPOSITION = {"sprechen": ("von", "vom", "über"), "warnen": ("vor", "davor")}
-
-
-def _strong_speaker(doc: Doc, span: tuple[int, int]) -> bool:
-    """A speaker good enough for reported speech: a pronoun, a name, a role, an institution."""
-    words = [w for w in doc.words[span[0] : span[1]] if w[:1].isupper() or w in PRONOUNS]
-    if len(words) == 1 and words[0] in PRONOUNS:
-        return True
-    return any(is_name_word(w) or is_role_word(w) or is_institution_word(w) for w in words)
 
 
 def _continuation(doc: Doc, k: int, by_sentence: dict[int, list[_Found]]) -> _Found | None:

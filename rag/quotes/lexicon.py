@@ -228,6 +228,10 @@ pressesprecher pressesprecherin intendant intendantin moderator moderatorin rekt
 rektorin dekan dekanin prälat kardinal imam rabbiner prinz prinzessin herzog fürst
 fürstin vizepräsident vizepräsidentin vizekanzler staatssekretär staatssekretärin
 landeshauptmann landeshauptfrau oppositionsführer fraktionschef parteichef
+soldat soldatin offizier major leutnant mann frau junge mädchen schüler schülerin
+student studentin bürger bürgerin einwohner einwohnerin lehrer lehrerin mitglied
+gewerkschafter gewerkschafterin demonstrant demonstrantin arbeiter arbeiterin landwirt
+bauer bäuerin kollege kollegin freund freundin sprecherin vorstand vorständin
 """
     )
 )

@@ -133,6 +133,7 @@ def is_name_word(word: str) -> bool:
         and not word.isupper()
         and not word.endswith(_ADJECTIVE_ENDINGS)
         and not word.lower().endswith(_ADVERB_ENDINGS)
+        and not _common_noun_form(word)
         and not is_role_word(word)
         and not is_group_word(word)
         and not is_institution_word(word)
@@ -260,8 +261,10 @@ class Resolver:
         return Speaker(person.name, role or person.role, "person", aliases)
 
     def _nearest(self, offset: int, gender: str | None) -> Person | None:
-        """The nearest person mentioned before `offset` whom the pronoun fits: one of the
-        pronoun's gender within a few sentences first, else one of unknown gender."""
+        """The nearest person mentioned before `offset` whom the pronoun fits. A name of
+        unknown gender fits "er" at once, but "sie" only when no woman was named within
+        a few sentences: most people named in news whose gender the rules cannot tell
+        are men, and a wrong "sie" would put a man's words in a woman's mouth."""
         unknown = None
         for at, person in reversed(self.seen):
             if at >= offset:
@@ -270,8 +273,10 @@ class Resolver:
                 if unknown is None or offset - at < _PRONOUN_REACH:
                     return person
                 return unknown
-            if person.gender is None and unknown is None:
-                unknown = person
+            if person.gender is None:
+                if gender != "f":
+                    return person
+                unknown = unknown or person
         return unknown
 
     def _by_role(self, offset: int, role: str) -> Person | None:
@@ -331,6 +336,15 @@ def _quoted(words: list[str]) -> str | None:
 
 
 _QUOTES = frozenset('„“”"»«')
+
+
+def _common_noun_form(word: str) -> bool:
+    """Endings that make a word a common noun, never a name: 'Verfassung', 'Freiheit'."""
+    low = word.lower()
+    return low.endswith(_NEVER_NAME_ENDINGS) or (low.endswith("ung") and len(low) >= 8)
+
+
+_NEVER_NAME_ENDINGS = ("heit", "keit", "schaft", "tion", "ität", "ismus", "ungen", "ierung")
 
 
 def _starts_name(words: list[str], i: int) -> bool:

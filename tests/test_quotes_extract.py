@@ -1,0 +1,318 @@
+"""The statement extractor (rag.quotes.extract) on real articles: the sample article,
+10kGNAD texts and SpkAtt-2023 documents (from the benchmark data folder; skipped when it
+is absent), plus short texts for single cue positions and for what is no statement."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from ingest.readers import ReadOptions, read_sources
+from rag.quotes.extract import extract
+from rag.quotes.types import Statement
+from rag.schema import Article
+
+SAMPLE = Path(__file__).resolve().parents[1] / "corpus" / "000_5949ef0a0ed3a1cb.txt"
+DEFAULT_OPTIONS = ReadOptions()
+GNAD_OPTIONS = ReadOptions(csv_columns=("label", "text"), csv_delimiter=";", csv_quotechar="'")
+
+
+def _articles(path: Path, options: ReadOptions = DEFAULT_OPTIONS) -> list[Article]:
+    return [item for item in read_sources([path], options) if isinstance(item, Article)]
+
+
+@pytest.fixture(scope="module")
+def sample() -> tuple[str, list[Statement]]:
+    (article,) = _articles(SAMPLE)
+    return article.text, extract(article.text)
+
+
+@pytest.fixture(scope="module")
+def gnad(data_dir) -> list[Article]:
+    path = data_dir / "10kGNAD" / "test.csv"
+    if not path.is_file():
+        pytest.skip(f"10kGNAD not found at {path}")
+    return _articles(path, GNAD_OPTIONS)
+
+
+def _one(statements: list[Statement], fragment: str) -> Statement:
+    found = [s for s in statements if fragment in s.text]
+    assert len(found) == 1, [s.text for s in found] or f"no statement contains {fragment!r}"
+    return found[0]
+
+
+def _exact(text: str, statements: list[Statement]) -> None:
+    for s in statements:
+        assert text[s.start : s.end] == s.text
+        assert all(s.start <= a < b <= s.end for a, b in s.parts)
+        for a, b in s.cue_spans:
+            assert text[a:b] in s.cue
+        if s.mention_span:
+            assert text[s.mention_span[0] : s.mention_span[1]] == s.mention
+
+
+# --- the sample article ------------------------------------------------------------------
+
+
+def test_every_offset_in_the_sample_article_is_exact(sample):
+    text, statements = sample
+    assert len(statements) >= 20
+    _exact(text, statements)
+
+
+def test_peskows_direct_quote_with_the_cue_after_it_is_resolved_from_his_surname(sample):
+    _, statements = sample
+    s = _one(statements, "„Das ist gefährlich für unser Land“")
+    assert s.text == "„Das ist gefährlich für unser Land“"
+    assert (s.form, s.cue, s.mention) == ("direct", "betonte", "Peskow")
+    assert (s.speaker, s.role, s.kind) == ("Dmitri Peskow", "Kreml-Sprecher", "person")
+    assert "Peskow" in s.aliases
+
+
+def test_a_quote_attributed_to_er_goes_to_the_person_named_just_before(sample):
+    _, statements = sample
+    s = _one(statements, "Wir betrachten dies als eine Gefahr für uns")
+    assert (s.form, s.mention, s.speaker) == ("direct", "er", "Dmitri Peskow")
+    s = _one(statements, "Ja, es werden definitiv Tausende sein")
+    assert (s.form, s.mention, s.speaker) == ("direct", "er", "Wolodymyr Selenskyj")
+
+
+def test_indirect_speech_with_the_cue_after_the_clause(sample):
+    _, statements = sample
+    s = _one(statements, "dürfe nicht auf Kosten Russlands gewährleistet werden")
+    assert s.form == "indirect" and s.cue == "sagte" and s.speaker == "Dmitri Peskow"
+    assert s.text.startswith("Die Sicherheit der Ukraine") and not s.text.endswith(",")
+
+
+def test_a_dass_clause_after_a_speech_verb_with_its_speaker_before_it(sample):
+    _, statements = sample
+    s = _one(statements, "seine Wurzeln auch in der Erweiterung der NATO")
+    assert (s.form, s.cue, s.mention, s.speaker) == (
+        "indirect",
+        "erinnerte",
+        "Peskow",
+        "Dmitri Peskow",
+    )
+    assert s.text.startswith("dass der seit mehr als")
+
+
+def test_a_separable_verb_is_one_cue_in_two_places(sample):
+    text, statements = sample
+    s = _one(statements, "eine Entsendung von Soldaten aus dem Westen")
+    assert (s.speaker, s.form, s.cue) == ("Putin", "indirect", "hob … hervor")
+    assert [text[a:b] for a, b in s.cue_spans] == ["hob", "hervor"]
+
+
+def test_konjunktiv_sentences_after_a_statement_continue_it(sample):
+    _, statements = sample
+    s = _one(statements, "Die NATO sehe Russland als Feind")
+    assert (s.form, s.speaker, s.mention_span, s.cue) == ("indirect", "Dmitri Peskow", None, "")
+
+
+def test_role_nouns_later_in_the_article_go_to_the_named_minister(sample):
+    _, statements = sample
+    for fragment, mention in (
+        ("Es gibt fast nichts, was die Ukraine nicht braucht", "der CDU-Politiker"),
+        ("Vor allem Flugabwehrsysteme müssen beschafft werden", "der Minister"),
+    ):
+        s = _one(statements, fragment)
+        assert (s.mention, s.speaker, s.kind) == (mention, "Johann Wadephul", "person")
+
+
+def test_a_role_before_a_name_becomes_the_role(sample):
+    _, statements = sample
+    s = _one(statements, "die Stationierung von Tausenden ausländischen Soldaten")
+    assert (s.speaker, s.role) == ("Wolodymyr Selenskyj", "Präsident")
+
+
+def test_institutions_stay_institutions(sample):
+    _, statements = sample
+    s = _one(statements, "eine NATO-Mitgliedschaft der Ukraine zu verhindern")
+    assert (s.speaker, s.kind, s.cue) == ("Kreml", "institution", "nach … Kreml-Angaben")
+
+
+def test_a_report_without_a_name_keeps_its_mention_and_no_speaker(sample):
+    _, statements = sample
+    s = _one(statements, "schätzt die Aussichten auf ein baldiges Ende")
+    assert (s.cue, s.mention, s.speaker) == ("zufolge", "einem Medienbericht", None)
+
+
+def test_no_words_in_the_wrong_mouth(sample):
+    _, statements = sample
+    putin = [s.text for s in statements if s.speaker == "Putin"]
+    assert putin and not any(
+        "Wir betrachten" in t or "gefährlich für unser Land" in t for t in putin
+    )
+    selenskyj = [s.text for s in statements if s.speaker == "Wolodymyr Selenskyj"]
+    assert not any("Heldenstadt Moskau" in t for t in selenskyj)
+
+
+def test_titles_in_quotes_are_no_statements(sample):
+    _, statements = sample
+    for title in ("„Koalition der Willigen“", "„Argumenty i Fakty“", "„t-online“"):
+        assert not any(
+            s.text == title or s.parts == ((s.start, s.end),) and s.text == title
+            for s in statements
+        )
+        assert not any(s.text.strip("„“") == title.strip("„“") for s in statements)
+
+
+# --- cue positions and forms, one sentence each --------------------------------------------
+
+_LEAD = "Kreml-Sprecher Dmitri Peskow äußerte sich am Freitag in Moskau. "
+
+
+@pytest.mark.parametrize(
+    ("sentence", "form", "cue", "message"),
+    [
+        ("„Das ist gefährlich“, sagte Peskow.", "direct", "sagte", "„Das ist gefährlich“"),
+        ("Peskow sagte: „Das ist gefährlich.“", "direct", "sagte", "„Das ist gefährlich.“"),
+        ("„Das ist gefährlich“, so Peskow.", "direct", "so", "„Das ist gefährlich“"),
+        ("Peskow sagte, die Lage sei gefährlich.", "indirect", "sagte", "die Lage sei gefährlich"),
+        ("Die Lage sei gefährlich, sagte Peskow.", "indirect", "sagte", "Die Lage sei gefährlich"),
+        ("Die Lage sei gefährlich, so Peskow.", "indirect", "so", "Die Lage sei gefährlich"),
+        ("Laut Peskow ist die Lage gefährlich.", "indirect", "Laut", "ist die Lage gefährlich"),
+        (
+            "Peskow zufolge ist die Lage gefährlich.",
+            "indirect",
+            "zufolge",
+            "ist die Lage gefährlich",
+        ),
+        (
+            "Wie Peskow mitteilte, ist die Lage gefährlich.",
+            "indirect",
+            "Wie … mitteilte",
+            "ist die Lage gefährlich",
+        ),
+        (
+            "Peskow teilte mit, dass die Lage gefährlich sei.",
+            "indirect",
+            "teilte … mit",
+            "dass die Lage gefährlich sei",
+        ),
+        (
+            "Peskow warnte vor einer Eskalation in der Ukraine.",
+            "reported",
+            "warnte",
+            "Peskow warnte vor einer Eskalation in der Ukraine.",
+        ),
+    ],
+)
+def test_cue_positions(sentence, form, cue, message):
+    text = _LEAD + sentence
+    (s,) = extract(text)
+    _exact(text, [s])
+    assert (s.form, s.cue, s.text, s.speaker) == (form, cue, message, "Dmitri Peskow")
+
+
+def test_an_interrupted_quote_is_one_statement_in_two_parts():
+    text = _LEAD + "„Das ist gefährlich“, sagte Peskow, „und wir werden reagieren.“"
+    (s,) = extract(text)
+    _exact(text, [s])
+    assert [text[a:b] for a, b in s.parts] == [
+        "„Das ist gefährlich“",
+        "„und wir werden reagieren.“",
+    ]
+    assert s.speaker == "Dmitri Peskow"
+
+
+def test_she_said_goes_to_the_woman_named_earlier_not_the_nearer_man():
+    text = (
+        "Außenministerin Annalena Baerbock traf am Montag Wladimir Putin in Moskau. "
+        "Sie sagte, die Gespräche seien schwierig gewesen."
+    )
+    (s,) = extract(text)
+    assert (s.mention, s.speaker, s.role) == ("Sie", "Annalena Baerbock", "Außenministerin")
+
+
+def test_the_police_as_speaker_is_an_institution():
+    text = "Die Polizei teilte mit, dass zwei Männer festgenommen worden seien."
+    (s,) = extract(text)
+    assert (s.speaker, s.kind, s.mention) == ("Polizei", "institution", "Die Polizei")
+
+
+def test_a_group_keeps_its_mention_without_a_speaker():
+    text = "Experten sagten, die Preise würden weiter steigen."
+    (s,) = extract(text)
+    assert (s.mention, s.speaker, s.kind) == ("Experten", None, "unknown")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a headline
+        "Peskow warnt vor NATO-Truppen\n\nDie Lage an der Front blieb am Freitag ruhig.",
+        "Was sagte Peskow zu den NATO-Truppen? Die Lage blieb ruhig.",  # a question
+        "Die Demonstranten trugen Schilder mit der Aufschrift „Frieden jetzt“ durch die Stadt.",
+        "Das Buch „Krieg und Frieden“ erschien 1869 in Moskau.",  # a title
+        "Die Flut forderte mehr als zwanzig Todesopfer.",  # a speech verb, no speaker
+    ],
+)
+def test_what_is_no_statement(text):
+    assert extract(text) == []
+
+
+def test_empty_text_has_no_statements():
+    assert extract("") == [] and extract("  \n\n ") == []
+
+
+# --- 10kGNAD ---------------------------------------------------------------------------
+
+
+def test_all_10kgnad_articles_have_exact_offsets_and_extraction_is_fast(gnad):
+    started = time.perf_counter()
+    found = [(a.text, extract(a.text)) for a in gnad]
+    seconds = time.perf_counter() - started
+    for text, statements in found:
+        _exact(text, statements)
+    assert sum(len(s) for _, s in found) > 1000
+    # budget: 10 % of the 10kGNAD ingest (~14 s); generous for a shared machine
+    assert seconds < 30, f"{seconds:.1f} s for {len(gnad)} articles"
+
+
+def _gnad_article(gnad: list[Article], fragment: str) -> tuple[str, list[Statement]]:
+    (article,) = [a for a in gnad if fragment in a.text]
+    return article.text, extract(article.text)
+
+
+def test_10kgnad_the_police_after_wie_is_an_institution(gnad):
+    text, statements = _gnad_article(
+        gnad, "Mitarbeiter eines Wachdienstes entdeckten den Sprengsatz"
+    )
+    s = _one(statements, "Mitarbeiter eines Wachdienstes entdeckten den Sprengsatz")
+    assert (s.speaker, s.kind, s.cue) == ("Polizei", "institution", "wie … mitteilte")
+
+
+def test_10kgnad_sie_goes_to_the_lawyer_named_earlier(gnad):
+    text, statements = _gnad_article(gnad, "Dann habe ich einen Schlag am Knöchel gespürt")
+    s = _one(statements, "Dann habe ich einen Schlag am Knöchel gespürt")
+    assert s.mention == "sie" and s.speaker == "Nadja Lorenz"
+    assert text.index("Nadja Lorenz") < s.mention_span[0]
+
+
+def test_10kgnad_a_surname_with_zufolge_is_the_full_name(gnad):
+    text, statements = _gnad_article(gnad, "Katzian zufolge")
+    s = _one(statements, "Ein erster guter Schritt aus gewerkschaftlicher Sicht")
+    assert (s.cue, s.mention, s.speaker) == ("zufolge", "Katzian", "Wolfgang Katzian")
+
+
+# --- SpkAtt ----------------------------------------------------------------------------
+
+
+def test_spkatt_document_speakers_and_messages(data_dir):
+    from evaluation.quotes import read_document
+
+    path = data_dir / "spkatt" / "train"
+    name = (
+        "11775 - Bundesverwaltungsgericht kritisiert deutsche Unterstützung während des "
+        "Irak-Krieges (2005-09-02).json"
+    )
+    if not (path / name).is_file():
+        pytest.skip(f"SpkAtt not found at {path}")
+    doc = read_document(path / name)
+    statements = extract(doc.text)
+    _exact(doc.text, statements)
+    s = _one(statements, "dass diese Software auch bei den Kampfhandlungen")
+    assert (s.form, s.mention, s.cue) == ("indirect", "Der Soldat", "ging … aus")
