@@ -117,6 +117,11 @@ def _find(doc: Doc) -> list[_Found]:
         if k in consumed or k in skip:
             continue
         st = _indirect(doc, k) or _reported(doc, k)
+        if st is not None and st.source is None:
+            # "Demnach …", "…, hieß es": the source named before speaks on
+            st.parent = _previous(by_sentence, k)
+            if st.parent is not None:
+                st.parent = st.parent.parent or st.parent
         if st is None:
             st = _continuation(doc, k, by_sentence)
             if st is None:
@@ -225,7 +230,7 @@ def _direct_statements(doc: Doc, skip: set[int]) -> list[_Found]:
         if (
             previous is not None
             and t_open == first
-            and k - previous.sentence == 1
+            and 1 <= k - previous.sentence <= 2
             and k not in skip
             and _quote_ends_sentence(doc, t_close)
         ):
@@ -300,7 +305,25 @@ def _cue_before_quote(doc: Doc, k: int, t_open: int):
         if source is None:
             return None
         return verb[1], source, _plural(doc.words[v])
+    # no speech verb ("Das Fazit von Sandra Boser: „…“", "Die Bewohner riefen: „…“"):
+    # a whole quoted sentence after a colon, and someone who can speak before it
+    t_close = doc.token_at(next(qe for qs, qe in doc.quotes if qs == doc.tokens[t_open][0]) - 1)
+    if sum(1 for i in range(t_open, t_close) if doc.words[i][0].isalnum()) < 4:
+        return None
+    for p in range(first, colon):
+        if p > first and doc.words[p - 1].lower() in _PREPOSITIONS_BEFORE_NOUN:
+            continue
+        np = _noun_phrase(doc, p, colon)
+        if np is not None and _speaker_like(doc, np) and doc.words[p] not in PRONOUNS:
+            return [], np, False
+        if np is not None and doc.words[p] in PRONOUNS and p == first:
+            return [], np, False
     return None
+
+
+_PREPOSITIONS_BEFORE_NOUN = frozenset(
+    word_list("in im an am auf aus bei mit nach vor über unter zu zum zur für gegen um durch")
+)
 
 
 def _speech_verb(doc: Doc, i: int, end: int, strict: bool = True) -> tuple[Verb, list[int]] | None:
@@ -917,14 +940,18 @@ def _reported(doc: Doc, k: int) -> _Found | None:
 _NEEDS_PREPOSITION = {"sprechen": ("von", "vom", "über"), "warnen": ("vor", "davor")}
 
 
+def _previous(by_sentence: dict[int, list[_Found]], k: int) -> _Found | None:
+    """The last statement in the few sentences before sentence k, if any."""
+    for back in range(1, _CONTINUATION_WINDOW + 1):
+        if by_sentence.get(k - back):
+            return by_sentence[k - back][-1]
+    return None
+
+
 def _continuation(doc: Doc, k: int, by_sentence: dict[int, list[_Found]]) -> _Found | None:
     """A sentence in Konjunktiv I (or with hearsay "soll") and no cue of its own, within
     a few sentences after a statement, continues that statement."""
-    previous = None
-    for back in range(1, _CONTINUATION_WINDOW + 1):
-        if by_sentence.get(k - back):
-            previous = by_sentence[k - back][-1]
-            break
+    previous = _previous(by_sentence, k)
     if previous is None:
         return None
     first, last = doc.sentences[k]
