@@ -76,6 +76,10 @@ der die das dem den deren dessen welche welcher welches wo
 )
 
 
+# The rules' version: stored statements extracted by another version are redone.
+VERSION = "1.0"
+
+
 @dataclass
 class _Found:
     """A statement before its speaker is resolved."""
