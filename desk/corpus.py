@@ -427,7 +427,10 @@ def remove(settings: Settings, article_id: str, *, index=None, whole_file: bool 
     try:
         with writer_lock(settings, wait=False):
             index.refresh()
-            return _remove(index, article_id, whole_file)
+            try:
+                return _remove(index, article_id, whole_file)
+            finally:  # side indexes release their writers, as after an ingest run
+                index.close()
     except IndexBusy as exc:
         return RemoveReport(busy=exc.holder)
 
@@ -437,11 +440,11 @@ def _remove(index, article_id: str, whole_file: bool) -> RemoveReport:
     if not got["ids"]:
         return RemoveReport(refused=t("gone"))
     stored = str(got["metadatas"][0].get(schema.PATH, ""))
-    same_file = {article_id: str(got["metadatas"][0].get(schema.TITLE, ""))}
+    same_file = {article_id: got["metadatas"][0]}  # id -> record metadata, sorted below
     if stored:
         siblings = index.articles.get(where={schema.PATH: stored}, include=["metadatas"])
-        for aid, meta in zip(siblings["ids"], siblings["metadatas"], strict=True):
-            same_file[aid] = str(meta.get(schema.TITLE, ""))
+        same_file.update(zip(siblings["ids"], siblings["metadatas"], strict=True))
+        same_file = dict(sorted(same_file.items()))
     path = Path(unescape_name(stored)) if stored else None
     shown = path.name if path else article_id
     if len(same_file) > 1 and not whole_file:
@@ -453,11 +456,14 @@ def _remove(index, article_id: str, whole_file: bool) -> RemoveReport:
             moved = _to_removed(path)
         except OSError as exc:
             return RemoveReport(refused=t("cannot_move", file=shown, reason=exc.strerror or exc))
-    for aid in sorted(same_file):
+    for aid, meta in same_file.items():
         chunk_ids = index.chunks.get(where={schema.ARTICLE_ID: aid}, include=[])["ids"]
-        index.remove_article(aid, chunk_ids)
+        index.remove_article(aid, chunk_ids, version=str(meta.get(schema.VERSION, "")))
     index.mark_refreshed()
-    entries = [Entry(aid, same_file[aid] or aid) for aid in sorted(same_file)]
+    entries = [
+        Entry(aid, str(meta.get(schema.TITLE, "")) or aid)
+        for aid, meta in sorted(same_file.items())
+    ]
     return RemoveReport(removed=entries, moved_to=moved, file_articles=len(same_file))
 
 
