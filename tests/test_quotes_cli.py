@@ -159,3 +159,67 @@ def test_stats_json_gains_statements_and_speakers_and_keeps_every_key(cli):
         assert key in stats
     code, out, _ = cli("stats")
     assert "statements:      16 by 6 named speakers" in out
+
+
+# --- named speakers of real articles (10kGNAD) ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def gnad_quotes_index(data_dir, tmp_path_factory, embedder):
+    """The 10kGNAD test articles of tests/quotes_gold.py, ingested like any corpus."""
+    import csv
+
+    from ingest.pipeline import run_ingest
+    from rag.settings import Settings
+    from tests.quotes_gold import GOLD
+
+    source = data_dir / "10kGNAD" / "test.csv"
+    if not source.is_file():
+        pytest.skip(f"10kGNAD not found at {source}")
+    with source.open(encoding="utf-8") as f:
+        rows = list(csv.reader(f, delimiter=";", quotechar="'"))
+    with (data_dir / "10kGNAD" / "dates.csv").open(encoding="utf-8") as f:
+        dates = {int(r["row"]): r["date"] for r in csv.DictReader(f)}
+    folder = tmp_path_factory.mktemp("gnad-quotes")
+    records = [
+        {"id": f"gnad-{row}", "date": dates.get(row), "source": "DER STANDARD",
+         "text": rows[row][1]}
+        for row in sorted({g.row for g in GOLD})
+    ]  # fmt: skip
+    (folder / "articles.jsonl").write_text(
+        "\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n", encoding="utf-8"
+    )
+    settings = Settings(_env_file=None, index_dir=folder / "index")
+    summary = run_ingest([folder / "articles.jsonl"], settings, embedder=embedder)
+    assert not summary.failed
+    return settings
+
+
+def test_rag_quotes_finds_named_speakers_statements_in_real_articles(
+    gnad_quotes_index, monkeypatch, capsys
+):
+    from tests.quotes_gold import GOLD
+
+    monkeypatch.setenv("RAG_INDEX_DIR", str(gnad_quotes_index.index_dir))
+    monkeypatch.chdir(gnad_quotes_index.index_dir)
+    index = Index(gnad_quotes_index)
+    found, missed = [], []
+    for gold in GOLD:
+        assert main(["quotes", gold.name, "--json", "--limit", "100"]) == 0
+        statements = json.loads(capsys.readouterr().out)["statements"]
+        aid = f"articles.jsonl:gnad-{gold.row}"
+        text = index.get_article(aid).text
+        start = text.find(gold.statement)
+        end = start + len(gold.statement)
+        hit = any(
+            s["article_id"] == aid and s["start"] < end and start < s["end"] for s in statements
+        )
+        (found if hit else missed).append(gold)
+    share = len(found) / len(GOLD)
+    later = [g for g in GOLD if g.later]
+    later_share = sum(g in found for g in later) / len(later)
+    missed_names = [(g.row, g.name) for g in missed]
+    print(f"\nnamed speakers' statements found: {len(found)}/{len(GOLD)} = {share:.3f}; "
+          f"named earlier: {later_share:.3f}; missed: {missed_names}")  # fmt: skip
+    assert share >= 0.9, missed
+    assert later_share >= 0.8, [g for g in missed if g.later]

@@ -113,8 +113,9 @@ def test_speaker_keys_of_persons_institutions_and_unresolved():
 
 @pytest.fixture
 def sample(sample_settings):
-    """The sample index (chunks and record), its article and committed version."""
+    """The sample index (chunks and record, no statements), its article and version."""
     index = Index(sample_settings)
+    StatementIndex(index).drop()  # the ingest filled it: start empty
     ((aid, rec),) = index.records().items()
     return index, index.get_article(aid), rec.version
 

@@ -136,7 +136,9 @@ def _agree(a: str, b: str) -> bool:
 def matches_person(query: str, name: str) -> bool:
     """Whether `query` (as a user types it) means the person `name` (as stored).
 
-    Surnames must agree; the first given names must agree when both have one.
+    Surnames must agree; when both have given names, one of the query's must agree with
+    one of the name's (a stored name may carry a word before it that is no given name:
+    "Dissidentin Miriam Leiva").
 
     >>> matches_person("Peskov's", "Dmitri Peskow"), matches_person("Dmitry Peskov", "Peskow")
     (True, True)
@@ -149,7 +151,42 @@ def matches_person(query: str, name: str) -> bool:
     if not q or not n or q[-1] != n[-1]:
         return False
     q_given, n_given = _given_names(q), _given_names(n)
-    return not q_given or not n_given or _agree(q_given[0], n_given[0])
+    if not q_given or not n_given:
+        return True
+    return any(_agree(a, b) for a in q_given for b in n_given)
+
+
+def shares_a_name(query: str, name: str) -> bool:
+    """Whether the stored `name` could be the person `query` names but says too little to
+    tell: the same surname with other given names ("Knirps Dudamel" for "Gustavo
+    Dudamel"), or one word that is one of the query's ("Ban" for "Ban Ki-moon"). Such a
+    speaker is the person only where the article names them in full (`names_in`).
+
+    >>> shares_a_name("Ban Ki-moon", "Ban"), shares_a_name("Gustavo Dudamel", "Knirps Dudamel")
+    (True, True)
+    >>> shares_a_name("Peskow", "Dmitri Peskow"), shares_a_name("Ban Ki-moon", "Putin")
+    (False, False)
+    """
+    q, n = full_key(query).split(), full_key(name).split()
+    if len(q) < 2 or not n:
+        return False
+    if len(n) == 1:
+        return n[0] in q and n[0] != q[-1]
+    return n[-1] == q[-1] and not matches_person(query, name)
+
+
+def names_in(text: str, query: str) -> bool:
+    """Whether `text` writes the full name `query` (in any spelling the keys merge).
+
+    >>> names_in("UN-Generalsekretär Ban Ki-moon sprach.", "Ban Ki-Moon")
+    True
+    """
+    wanted = full_key(query).split()
+    if not wanted:
+        return False
+    keys = [word_key(w) for w in _WORDS.findall(text)]
+    n = len(wanted)
+    return any(keys[i : i + n] == wanted for i in range(len(keys) - n + 1))
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,10 @@ The directory (one entry per speaker: spellings, counts, first and last date) is
 from the statement rows and cached per index state (`Index.fingerprint()` plus the
 statement count), so repeated searches only fetch one person's rows.
 
+A full name also finds statements whose speaker the article names too briefly to tell
+("Ban" for "Ban Ki-moon", "Knirps Dudamel" for "Gustavo Dudamel"), but only in articles
+that write the full name (`names.shares_a_name`, `names.names_in`).
+
 Shortcuts: a person's statements are all scored (no vector pre-selection), which is fast
 for the hundreds one person has in a newsroom archive, not for millions; a surname-only
 speaker ("Peskow", in an article that never gives the first name) is merged with the one
@@ -240,10 +244,11 @@ class StatementSearch:
         """`name`'s statements: best matches for `about` first, else newest first."""
         self.index.refresh()
         speakers = self.speakers(name)
-        keys = sorted({k for s in speakers for k in s.keys})
-        if not keys:
+        weak = self._weak_speakers(name, speakers)
+        kinds = {(s.kind, k) for s in speakers + weak for k in s.keys}
+        if not kinds:
             return Result(name, [], [], 0)
-        where: list[dict] = [{"speaker_key": {"$in": keys}}]
+        where: list[dict] = [{"speaker_key": {"$in": sorted({k for _, k in kinds})}}]
         extra = filters.where() if filters is not None else None
         if extra:
             where.append(extra)
@@ -251,9 +256,13 @@ class StatementSearch:
         rows = self.statements.rows(
             where[0] if len(where) == 1 else {"$and": where}, vectors=bool(topic)
         )
-        kinds = {(s.kind, k) for s in speakers for k in s.keys}
         rows = [r for r in rows if (r.kind, r.speaker_key) in kinds]
         rows = self.statements.committed(rows)
+        if weak:
+            rows, confirmed = self._confirm_weak(name, speakers, rows)
+            speakers = speakers + [s for s in weak if s.key in confirmed]
+            if not speakers:
+                return Result(name, [], [], 0)
         if topic:
             self._score(rows, topic)
             rows.sort(key=lambda r: (-r.score, r.date or "", r.article_id, r.start))
@@ -264,6 +273,27 @@ class StatementSearch:
         for r in shown:
             r.vector = None
         return Result(name, speakers, shown, total)
+
+    def _weak_speakers(self, name: str, strong: list[Speaker]) -> list[Speaker]:
+        """Persons who may be `name` but say too little to tell (`names.shares_a_name`)."""
+        taken = {s.key for s in strong}
+        return [
+            s
+            for s in self.directory()
+            if s.kind == "person"
+            and s.key not in taken
+            and any(names.shares_a_name(name, n) for n in s.spellings)
+        ]
+
+    def _confirm_weak(self, name: str, strong: list[Speaker], rows: list[StoredStatement]):
+        """Keep a weak speaker's statements only in articles that write `name` in full;
+        returns (rows kept, keys of the weak speakers confirmed)."""
+        strong_keys = {k for s in strong for k in s.keys}
+        unsure = sorted({r.article_id for r in rows if r.speaker_key not in strong_keys})
+        texts = _article_texts(self.index, unsure)
+        named = {aid for aid in unsure if names.names_in(texts.get(aid, ""), name)}
+        kept = [r for r in rows if r.speaker_key in strong_keys or r.article_id in named]
+        return kept, {r.speaker_key for r in kept if r.speaker_key not in strong_keys}
 
     def _score(self, rows: list[StoredStatement], topic: str) -> None:
         """Score rows against the topic: z of the cosine over BACKGROUND, plus keywords."""
@@ -292,18 +322,27 @@ def on_topic(statement: StoredStatement) -> bool:
     return scores.get("keyword", 0.0) > 0 or scores.get("z", 0.0) >= ON_TOPIC_Z
 
 
-def _verified(index, rows: list[StoredStatement]) -> list[StoredStatement]:
-    """Rows whose text is their article's stored text at their offsets."""
-    ids = sorted({r.article_id for r in rows})
-    texts: dict[str, tuple[str, str]] = {}
+def _article_records(index, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """(text, version) of the articles with these ids that have a record."""
+    out: dict[str, tuple[str, str]] = {}
     for lo in range(0, len(ids), 500):
-        got = index.articles.get(ids=ids[lo : lo + 500], include=["documents", "metadatas"])
+        got = index.articles.get(ids=list(ids[lo : lo + 500]), include=["documents", "metadatas"])
         for aid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
             if meta is not None:
-                texts[aid] = (doc or "", str(meta.get(schema.VERSION, "")))
+                out[aid] = (doc or "", str(meta.get(schema.VERSION, "")))
+    return out
+
+
+def _article_texts(index, ids: Sequence[str]) -> dict[str, str]:
+    return {aid: text for aid, (text, _v) in _article_records(index, ids).items()}
+
+
+def _verified(index, rows: list[StoredStatement]) -> list[StoredStatement]:
+    """Rows whose text is their article's stored text at their offsets."""
+    records = _article_records(index, sorted({r.article_id for r in rows}))
     out = []
     for r in rows:
-        text, version = texts.get(r.article_id, ("", ""))
+        text, version = records.get(r.article_id, ("", ""))
         if version == r.version and text[r.start : r.end] == r.text:
             out.append(r)
     return out

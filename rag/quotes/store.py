@@ -20,6 +20,9 @@ written (`speaker`), as a name key (`speaker_key`, rag.quotes.names) and as the 
 the surname (`surname_key`, persons only), plus the keys of the speaker's other names in
 the article (`alias_keys`, "|"-separated).
 
+Markers record the recipe (`STORE_FORMAT` and the extractor's `VERSION`): a version
+written by another recipe counts as missing, so the next ingest extracts it again.
+
 Shortcuts: the suffix is short ("-quotes") so that a rebuild's generation name stays
 within Chroma's 63 characters; markers carry a constant unit vector (Chroma wants one
 per row) and are never part of a vector query.
@@ -55,6 +58,10 @@ KIND = "kind"
 FORM = "form"
 CUE = "cue"
 N_STATEMENTS = "n_statements"  # on markers
+RECIPE = "recipe"  # on markers: how the statements were made (see `recipe()`)
+# Bump when what is stored for a statement changes (keys, fields); the next ingest then
+# re-extracts every article. The extractor's own VERSION counts too.
+STORE_FORMAT = 2
 
 STATEMENT, MARKER = "statement", "marker"
 _PAGE = 2000
@@ -78,19 +85,45 @@ def marker_id(article_id: str, version: str) -> str:
     return f"{article_id}#{version[:12]}-qdone"
 
 
+def recipe() -> str:
+    """'<STORE_FORMAT>/<extractor VERSION>': versions written another way are redone."""
+    from rag.quotes import extract
+
+    return f"{STORE_FORMAT}/{getattr(extract, 'VERSION', 0)}"
+
+
 def speaker_keys(statement: Statement) -> tuple[str, str]:
     """(speaker_key, surname_key) of a statement's speaker; surname only for persons.
 
     Institutions and unresolved speakers are keyed by their name, else their mention,
-    without a leading article ("die Polizei" -> "polisei").
+    without a leading article ("die Polizei" -> "polisei"). A person left unresolved
+    but mentioned by name ("Faymann") is keyed by that name.
     """
     if statement.kind == "person" and statement.speaker:
         return names.full_key(statement.speaker), names.surname_key(statement.speaker)
+    if statement.kind == "person" and _is_name(statement.mention):
+        return names.full_key(statement.mention), names.surname_key(statement.mention)
     label = statement.speaker or (statement.mention if statement.kind == "institution" else "")
     words = names.name_words(label)
     while words and words[0].lower() in _DETERMINERS:
         words = words[1:]
     return names.full_key(" ".join(words)), ""
+
+
+_PRONOUNS_ARTICLES = "er sie es man wir ich ihr du der die das dieser diese dieses jener jene"
+_NOT_NAMES = frozenset(_PRONOUNS_ARTICLES.split(" "))
+
+
+def _is_name(mention: str) -> bool:
+    """A mention made of one to four capitalised words that are no pronoun or article.
+
+    >>> _is_name("Faymann"), _is_name("Er"), _is_name("der Sprecher"), _is_name("")
+    (True, False, False, False)
+    """
+    words = mention.split()
+    return 0 < len(words) <= 4 and all(
+        w[:1].isupper() and w.lower() not in _NOT_NAMES for w in words
+    )
 
 
 def _default_extractor() -> Extractor:
@@ -295,6 +328,7 @@ class StatementIndex:
                 metadatas=metas[lo:hi],
             )
         if done:
+            made_by = recipe()
             unit = self._unit_vector(vectors, embed)
             for lo in range(0, len(done), _WRITE_BATCH):
                 batch = done[lo : lo + _WRITE_BATCH]
@@ -308,6 +342,7 @@ class StatementIndex:
                             schema.ARTICLE_ID: it.article.id,
                             schema.VERSION: it.version,
                             N_STATEMENTS: n,
+                            RECIPE: made_by,
                         }
                         for it, n in batch
                     ],
@@ -323,13 +358,16 @@ class StatementIndex:
         self.index._wrote()
 
     def versions(self) -> set[tuple[str, str]]:
-        """(article id, version) of every complete version (those with a marker)."""
+        """(article id, version) of every complete version (those with a marker), made by
+        the current recipe: others count as missing and are written again."""
         col = self.collection(create=False)
         if col is None:
             return set()
+        current = recipe()
         return {
             (str(m[schema.ARTICLE_ID]), str(m[schema.VERSION]))
             for _id, _doc, m in _scan(col, {ROW: MARKER}, documents=False)
+            if m.get(RECIPE) == current
         }
 
     def drop(self) -> None:
