@@ -386,7 +386,7 @@ def show_examples(key: str, fingerprint: str, stats) -> None:
     date_key = f"{_DATE_KEY}-{bounds[0]}-{bounds[1]}" if bounds else None
     for i, example in enumerate(found):
         st.button(
-            example.question,
+            ui.safe_markdown(example.question),  # a title may hold Markdown: shown as text
             key=f"example-{i}",
             icon=":material/lightbulb:",
             on_click=choose_example,

@@ -4,9 +4,9 @@ Three questions a journalist can click to see what the archive answers:
 
 1. about the person quoted most often in the latest articles ("What did Dmitri Peskow
    say?"), and the second one when there is one;
-2. about the newest publication day ("What was reported on 5 September 2025?"), asked
-   with the date filter set to that day;
-3. when fewer than two people are found, about the newest article's title.
+2. about the newest article, named by its day and title ("What was reported on
+   5 September 2025 about …?"), asked with the date filter set to that day;
+3. about the second most quoted person, or else the title of another recent article.
 
 Who is quoted is read from the statement index (`rag.quotes.search`, filled by the
 ingest) when it holds statements, else guessed from the text: a capitalised name right before or
@@ -31,7 +31,10 @@ log = logging.getLogger("newsroom.examples")
 
 STRINGS = {
     "person": ("What did {name} say?", "Was sagte {name}?"),
-    "day": ("What was reported on {day}?", "Worüber wurde am {day} berichtet?"),
+    "day": (
+        "What was reported on {day} about “{title}”?",
+        "Was wurde am {day} über „{title}“ berichtet?",
+    ),
     "title": ("What does the article “{title}” report?", "Was berichtet der Artikel „{title}“?"),
 }
 t = translator(STRINGS)
@@ -110,14 +113,20 @@ def short_title(title: str, limit: int = TITLE_CHARS) -> str:
     return cut + "…"
 
 
-def build(people: list[str], newest_day: str | None, newest_title: str) -> list[Example]:
-    """Up to three examples from the quoted people, the newest day and the newest title."""
+def build(
+    people: list[str], newest: tuple[str | None, str] | None, other_title: str = ""
+) -> list[Example]:
+    """Up to three examples: the most quoted people, the newest article as (day, title),
+    and another article's title when fewer than two people are known."""
     out = [Example(t("person", name=name)) for name in people[:1]]
-    if newest_day:
-        out.append(Example(t("day", day=long_date(newest_day)), day=newest_day))
+    day, title = newest or (None, "")
+    if day and title:
+        out.append(Example(t("day", day=long_date(day), title=short_title(title)), day=day))
+    elif title:
+        out.append(Example(t("title", title=short_title(title))))
     out += [Example(t("person", name=name)) for name in people[1:2]]
-    if len(out) < 3 and newest_title:
-        out.append(Example(t("title", title=short_title(newest_title))))
+    if len(out) < 3 and other_title:
+        out.append(Example(t("title", title=short_title(other_title))))
     return out[:3]
 
 
@@ -128,9 +137,8 @@ def from_index(index) -> list[Example]:
     articles = [index.get_article(r.article_id) for r in newest[:RECENT_ARTICLES]]
     articles = [a for a in articles if a is not None]
     people = _statement_index_people(index) or quoted_people(a.text for a in articles)
-    newest_day = next((r.date for r in newest if r.date), None)
-    newest_title = next((a.title for a in articles if a.title.strip()), "")
-    return build(people, newest_day, newest_title)
+    titled = [(a.date, a.title) for a in articles if a.title.strip()]
+    return build(people, titled[0] if titled else None, titled[1][1] if len(titled) > 1 else "")
 
 
 def _statement_index_people(index, limit: int = 2) -> list[str]:
