@@ -167,6 +167,11 @@ def noun_phrase(doc: Doc, i: int, end: int) -> tuple[int, int] | None:
                 j = k
                 continue
         break
+    # apposition after a name: "Henk Jaap Meijer, Laborleiter der Emsland Stärke GmbH,"
+    if j + 2 < end and words[j] == "," and is_name_word(words[j - 1]):
+        role = _role_phrase_end(doc, j + 1, end)
+        if role is not None and (role >= end or words[role] in ",.!?"):
+            return (i, role)
     # apposition: "der Leiter der Behörde, Andreas Huber,"
     if (
         j + 2 < end
@@ -183,6 +188,28 @@ def noun_phrase(doc: Doc, i: int, end: int) -> tuple[int, int] | None:
 
 
 _TITLE_WORDS = frozenset(word_list("Dr Prof Professor Professorin Herr Frau"))
+
+
+def _role_phrase_end(doc: Doc, i: int, end: int) -> int | None:
+    """End of a role phrase at i ("Laborleiter der Emsland Stärke GmbH", "der Vorsitzende
+    der Partei"), or None when the words at i are no role."""
+    words = doc.words
+    j = i
+    if j < end and words[j].lower() in DETERMINERS:
+        j += 1
+    while j < end and _adjective(words[j]):
+        j += 1
+    if j >= end or not is_role_word(words[j]):
+        return None
+    j += 1
+    while j < end and words[j] not in ",;:.!?" and j - i < 14:
+        if words[j][:1].islower() and words[j] not in _ROLE_LINKS and not _adjective(words[j]):
+            return None
+        j += 1
+    return j
+
+
+_ROLE_LINKS = frozenset(word_list("der des von vom im in für und aus am bei"))
 
 
 def title_end(doc: Doc, i: int, end: int) -> int | None:
@@ -359,7 +386,9 @@ def source_for_verb(
             and speaker_like(doc, head)
         ):
             middle = doc.words[head[1] + 1 : v - 1]
-            if middle and middle[0].lower() in RELATIVE and len(middle) <= 25:
+            if not middle:
+                return head  # the apposition is part of the phrase already
+            if middle[0].lower() in RELATIVE and len(middle) <= 25:
                 return head
             if len(middle) <= 12 and middle and middle[0].lower() not in SUBORDINATORS:
                 return (start, v - 1)

@@ -206,6 +206,8 @@ class Resolver:
         title = _quoted(mention)
         if title:  # a publication: "die Zeitschrift „Billboard“"
             return Speaker(title, None, "institution")
+        if "," in mention:
+            return self._apposition(mention, offset, plural)
         words = [w for w in mention if w not in "(),"]
         while words and words[0].lower() in DETERMINERS:
             words = words[1:]
@@ -255,6 +257,28 @@ class Resolver:
                 return self._speaker(person, role)
             return Speaker(None, role, "person")
         return Speaker(None, None, "unknown")
+
+    def _apposition(self, mention: list[str], offset: int, plural: bool) -> Speaker:
+        """'Henk Jaap Meijer, Laborleiter der Emsland Stärke GmbH' / 'Der Leiter der
+        Behörde, Andreas Huber': the part with a name is the speaker, the other the role."""
+        parts, current = [], []
+        for w in mention:
+            if w == ",":
+                parts.append(current)
+                current = []
+            else:
+                current.append(w)
+        parts.append(current)
+        parts = [p for p in parts if p]
+        named = max(parts, key=lambda p: sum(1 for w in p if is_name_word(w)))
+        if not any(is_name_word(w) for w in named):
+            return self.resolve([w for w in mention if w != ","], offset, plural)
+        speaker = self.resolve(named, offset, plural)
+        others = [p for p in parts if p is not named]
+        role_words = [w for p in others for w in p if is_role_word(w)]
+        if speaker.kind == "person" and speaker.name and role_words and not speaker.role:
+            return Speaker(speaker.name, role_words[0], "person", speaker.aliases)
+        return speaker
 
     def _speaker(self, person: Person, role: str | None = None) -> Speaker:
         aliases = tuple(sorted(a for a in person.aliases if a != person.name))
