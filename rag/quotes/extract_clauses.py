@@ -63,7 +63,41 @@ def indirect(doc: Doc, k: int) -> Found | None:
         or _cue_after_clause(doc, k)
         or _wie_clause(doc, k)
         or _cue_before_clause(doc, k)
+        or _relative_speaker(doc, k)
     )
+
+
+def _relative_speaker(doc: Doc, k: int) -> Found | None:
+    """'… Reinhard Bütikofer, der sagte, man dürfe nicht …': the speaker is the name the
+    relative pronoun refers to."""
+    first, last = doc.sentences[k]
+    words = doc.words
+    for i in range(first + 1, last - 4):
+        if words[i] != "," or words[i + 1] not in ("der", "die"):
+            continue
+        verb = speech_verb(doc, i + 2, last)
+        if verb is None:
+            continue
+        c = verb[1][-1] + 1
+        while c < last and words[c] not in ",:" and c - i <= 10:
+            if words[c] in QUOTE_MARKS or words[c] in ".!?":
+                break
+            c += 1
+        if c >= last or words[c] not in ",:":
+            continue
+        source = None
+        for s in range(max(first, i - 8), i):
+            np = noun_phrase(doc, s, i)
+            if np is not None and np[1] == i and speaker_like(doc, np) and doc.words[s] != ",":
+                source = np
+                break
+        if source is None:
+            continue
+        msg = message(doc, c + 1, last)
+        if msg is None or words[c + 1].lower() in _NOT_REPORTING:
+            continue
+        return Found([msg], "indirect", verb[1], source, k, plural(words[i + 2]))
+    return None
 
 
 def _cue_before_clause(doc: Doc, k: int) -> Found | None:
