@@ -282,11 +282,11 @@ def route(assistant, question: str, filters=None) -> StatementRoute | None:
     if search.statements.collection(create=False) is None:
         return None
     for name in candidates(ask.who):
-        if search.speakers(name):
+        result = search.search(name, about=ask.topic, filters=filters, limit=None)
+        if result.speakers:
             break
     else:
         return None
-    result = search.search(name, about=ask.topic, filters=filters, limit=None)
     speaker = result.speakers[0]
     listed = [s for s in result.statements if on_topic(s)] if ask.topic else result.statements
     found = bool(listed)
