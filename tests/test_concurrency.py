@@ -164,9 +164,9 @@ def test_app_refresh_while_another_ingest_writes_says_so(tmp_path, make_settings
     monkeypatch.chdir(tmp_path)
     at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=120).run()
     with writer_lock(settings, wait=False):
-        at.button(key="refresh").click().run()
-    warnings = " ".join(w.value for w in at.sidebar.warning)
-    assert "another ingest" in warnings and "running" in warnings
+        at.button(key="archive-refresh-sidebar").click().run()
+    warnings = " ".join(w.value for w in at.sidebar.warning).lower()
+    assert "another ingest" in warnings and "writing the index" in warnings
     assert Index(settings).stats().articles == 0
 
 
