@@ -34,6 +34,7 @@ from rag.quotes.extract_phrases import (
     span,
     speaker_like,
     speech_verb,
+    subject_like,
     title_end,
 )
 from rag.quotes.extract_text import Doc
@@ -191,7 +192,7 @@ def _cue_after_clause(doc: Doc, k: int) -> Found | None:
                 continue
             cue = verb[1]
             source = noun_phrase(doc, t + 1, last)
-            if source is None or not speaker_like(doc, source):
+            if source is None or not subject_like(doc, source):
                 continue
         if not _main_clause_before(doc, first, c):
             return None

@@ -18,6 +18,7 @@ from rag.quotes.extract_phrases import (
     source_for_verb,
     speaker_like,
     speech_verb,
+    subject_like,
 )
 from rag.quotes.extract_text import Doc
 from rag.quotes.lexicon import (
@@ -120,7 +121,7 @@ def _cue_after_quote(doc: Doc, t: int):
             return None
         cue = verb[1]
         source = noun_phrase(doc, t + 1, end)
-        if source is not None and not speaker_like(doc, source):
+        if source is not None and not subject_like(doc, source):
             source = None
     is_plural = plural(doc.words[t]) and doc.words[t].lower() != "so"
     after_cue = source[1] if source else cue[-1] + 1

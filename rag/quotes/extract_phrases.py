@@ -160,7 +160,8 @@ def noun_phrase(doc: Doc, i: int, end: int) -> tuple[int, int] | None:
                 j = k
                 continue
         if w in ("von", "vom", "aus") and (
-            is_role_word(words[j - 1]) or _plural_noun(words[j - 1])
+            is_role_word(words[j - 1])
+            or (words[j - 1][:1].isupper() and words[j - 1].endswith(("en", "er", "e")))
         ):
             k = _genitive_end(doc, j + 1, end)  # "ein Experte von Greenpeace"
             if k is not None:
@@ -269,10 +270,6 @@ def _adjective(word: str) -> bool:
     )
 
 
-def _plural_noun(word: str) -> bool:
-    return word[:1].isupper() and word.endswith(("en", "er", "e"))
-
-
 _NOT_IN_NP = frozenset(
     word_list(
         """
@@ -313,6 +310,15 @@ sodass ob dass wie wo wer was
 """
     )
 )
+
+
+_NEVER_SUBJECT = frozenset(word_list("den dem einem einen denen diesem diesen ihm ihn ihnen"))
+
+
+def subject_like(doc: Doc, span: tuple[int, int]) -> bool:
+    """A speaker phrase that can be a verb's subject: not "den Demonstranten", "dem
+    Minister" (objects; after "laut" or before "zufolge" those are the source)."""
+    return doc.words[span[0]].lower() not in _NEVER_SUBJECT and speaker_like(doc, span)
 
 
 def speaker_like(doc: Doc, span: tuple[int, int]) -> bool:
@@ -383,7 +389,7 @@ def source_for_verb(
             head is not None
             and head[1] < v
             and doc.words[head[1]] == ","
-            and speaker_like(doc, head)
+            and subject_like(doc, head)
         ):
             middle = doc.words[head[1] + 1 : v - 1]
             if not middle:
@@ -396,7 +402,7 @@ def source_for_verb(
         before = noun_phrase(doc, start, v)
         if before is not None and before[1] == v:
             first = doc.words[start].lower()
-            if speaker_like(doc, before) or (clause and noun_subject(doc, before)):
+            if subject_like(doc, before) or (clause and noun_subject(doc, before)):
                 return before
             if first not in ("das", "dies", "den", "einen", "diesen") and first not in FILLERS:
                 return None  # a subject that cannot speak ("Die Flut forderte …")
@@ -404,7 +410,7 @@ def source_for_verb(
     while i < end and doc.words[i].lower() in FILLERS and not doc.words[i][:1].isupper():
         i += 1
     after = noun_phrase(doc, i, end)
-    if after is not None and speaker_like(doc, after):
+    if after is not None and subject_like(doc, after):
         return after
     return None
 
