@@ -49,7 +49,7 @@ from rag.quotes.resolve import Resolver
 from rag.quotes.types import Statement
 
 # The rules' version: statements stored by another version are extracted again.
-VERSION = "1.4"
+VERSION = "1.5"
 
 
 def extract(text: str) -> list[Statement]:
@@ -113,7 +113,8 @@ def _sentences_of(doc: Doc, parts: list[tuple[int, int]]) -> list[int]:
 
 
 def _headline_or_question_sentences(doc: Doc) -> set[int]:
-    """Sentences that are never statements: headlines, and questions outside quotes."""
+    """Sentences that are never statements: headlines (a short line of its own without
+    final punctuation), and questions outside quotes."""
     skip = set()
     text = doc.text
     for k, (first, last) in enumerate(doc.sentences):
@@ -122,14 +123,14 @@ def _headline_or_question_sentences(doc: Doc) -> set[int]:
         line_end = text.find("\n", e)
         line_end = len(text) if line_end < 0 else line_end
         line = text[line_start:line_end].rstrip()
-        if (
-            line
-            and line[-1] not in '.!?“”"«»:;)…'
-            and last - first <= 20
-            or doc.words[last - 1] == "?"
-        ):
+        headline = line[-1:] not in _LINE_ENDS and len(line) <= _HEADLINE_CHARS
+        if headline or doc.words[last - 1] == "?":
             skip.add(k)
     return skip
+
+
+_LINE_ENDS = frozenset('.!?“”"«»:;)…')
+_HEADLINE_CHARS = 160
 
 
 # --- resolving -------------------------------------------------------------------------
