@@ -361,8 +361,18 @@ def reported(doc: Doc, k: int) -> Found | None:
         source = source_for_verb(doc, first, v, verb[1], last, clause=False)
         if source is None or not speaker_like(doc, source):
             return None
+        quoted = _quoted_words(doc, v, last)
+        if quoted:  # "bezeichnete den Anschlag als „barbarische Tat“": their words
+            return Found(quoted, "direct", verb[1], source, k, plural(words[v]))
         return Found([span(doc, first, last)], "reported", verb[1], source, k, plural(words[v]))
     return None
+
+
+def _quoted_words(doc: Doc, v: int, last: int) -> list[tuple[int, int]]:
+    """The quotations after the verb at v in its sentence, not names or titles inside
+    the speaker's phrase ("die Zeitschrift „Billboard“")."""
+    start, end = doc.tokens[v][1], doc.tokens[last - 1][1]
+    return [(qs, qe) for qs, qe in doc.quotes if start <= qs and qe <= end]
 
 
 _NEEDS_PREPOSITION = {"sprechen": ("von", "vom", "über"), "warnen": ("vor", "davor")}
