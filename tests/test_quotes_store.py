@@ -426,3 +426,22 @@ def test_an_index_built_before_statements_is_back_filled_by_the_next_ingest(
     assert summary.unchanged == 1  # nothing re-embedded for the chunks ...
     assert_in_step(settings)  # ... and the statements are there
     assert StatementIndex(Index(settings)).rows()
+
+
+@pytest.mark.slow
+def test_rebuild_builds_a_new_statement_index_and_drops_the_old_one(
+    tmp_path, make_settings, minilm
+):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    kahr(folder)
+    settings = make_settings(index_dir=tmp_path / "idx", embedding_model=MINILM_MODEL)
+    run_ingest([folder], settings, embedder=minilm)
+    old = StatementIndex(Index(settings)).collection_name
+    run_ingest([folder], settings, embedder=minilm, rebuild=True)
+    index = Index(settings)
+    new = StatementIndex(index).collection_name
+    names_now = {c.name for c in index.client.list_collections()}
+    assert new != old and new in names_now and old not in names_now
+    assert_in_step(settings)
+    assert KAHR in [s.text for s in StatementSearch(index, minilm).search("Elke Kahr").statements]
