@@ -394,7 +394,7 @@ def continuation(doc: Doc, k: int, by_sentence: dict[int, list[Found]]) -> Found
         return None
     first, last = doc.sentences[k]
     words = doc.words[first:last]
-    if len(words) < 4 or any(w in QUOTE_MARKS for w in words) or _inside_quote(doc, k):
+    if len(words) < 4 or words[0] in QUOTE_MARKS or _inside_quote(doc, k):
         return None
     lowered = [words[0].lower(), *words[1:]]
     if "ich" in lowered or "wir" in lowered:
