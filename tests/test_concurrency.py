@@ -368,7 +368,7 @@ def test_searches_during_and_after_a_killed_ingest_see_only_committed_versions(
 
 
 def _show_article_script(key: str, article_id: str, quote: str, start: int, version: str):
-    import app
+    from desk.chat import Card, show_article
     from rag.answer import Citation
 
     cite = Citation(
@@ -384,7 +384,7 @@ def _show_article_script(key: str, article_id: str, quote: str, start: int, vers
         support=1.0,
         version=version,
     )
-    app.show_article(cite, key, "fingerprint")
+    show_article(Card([1], article_id, "", None, "", "", [cite]), key, "fingerprint")
 
 
 @pytest.mark.parametrize("same_version", [True, False])
