@@ -239,6 +239,55 @@ def test_a_group_keeps_its_mention_without_a_speaker():
     assert (s.mention, s.speaker, s.kind) == ("Experten", None, "unknown")
 
 
+def test_an_apposition_after_the_name_gives_the_role():
+    text = (
+        "Henk Jaap Meijer, Laborleiter der Emsland Stärke GmbH, erklärte: „Wir sehen "
+        "zurzeit keine Möglichkeit, Amflora anzupflanzen.“"
+    )
+    (s,) = extract(text)
+    assert (s.form, s.speaker, s.role) == ("direct", "Henk Jaap Meijer", "Laborleiter")
+    assert s.mention == "Henk Jaap Meijer, Laborleiter der Emsland Stärke GmbH"
+
+
+def test_a_relative_clause_speaks_for_the_name_before_it():
+    text = (
+        "Dem entgegen steht die Aussage von Reinhard Bütikofer, Parteivorsitzender der "
+        "Grünen, der sagte, man dürfe nicht so tun, als sei alles entschieden."
+    )
+    (s,) = extract(text)
+    assert (s.cue, s.speaker, s.text) == (
+        "sagte",
+        "Reinhard Bütikofer",
+        "man dürfe nicht so tun, als sei alles entschieden",
+    )
+
+
+def test_quoted_words_after_a_reporting_verb_are_direct_speech():
+    text = (
+        "Australiens Premierministerin Julia Gillard bezeichnete das Unglück als „große Tragödie“."
+    )
+    (s,) = extract(text)
+    assert (s.form, s.text, s.speaker, s.cue) == (
+        "direct",
+        "„große Tragödie“",
+        "Julia Gillard",
+        "bezeichnete",
+    )
+
+
+def test_an_object_is_never_the_speaker():
+    text = "Am Abend sagte den versammelten Demonstranten niemand, wie es weitergeht."
+    assert all(s.mention != "den versammelten Demonstranten" for s in extract(text))
+
+
+def test_a_long_line_without_final_punctuation_is_no_headline():
+    # SpkAtt documents and some exports end with a line such as "Zum Thema": only a
+    # short line of its own is a headline, not every sentence of a long line
+    body = "Der Minister sagte, die Lage sei ernst. " + "Die Gespräche dauerten an. " * 8
+    (s,) = extract(body + "Zum Thema")
+    assert s.text == "die Lage sei ernst"
+
+
 @pytest.mark.parametrize(
     "text",
     [
