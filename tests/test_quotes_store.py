@@ -445,3 +445,32 @@ def test_rebuild_builds_a_new_statement_index_and_drops_the_old_one(
     assert new != old and new in names_now and old not in names_now
     assert_in_step(settings)
     assert KAHR in [s.text for s in StatementSearch(index, minilm).search("Elke Kahr").statements]
+
+
+def test_a_full_name_finds_briefly_named_speakers_only_where_the_article_names_them(
+    tmp_path, make_settings, minilm
+):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    article_file(folder, "un.txt", "2015-04-02", "UN-Generalsekretär Ban Ki-moon sprach im "
+                 "Parlament. Jedoch bin ich höchst beunruhigt, sagte Ban.")  # fmt: skip
+    article_file(folder, "other.txt", "2015-04-03", "Der Musiker Ban trat auf. Es war ein "
+                 "schöner Abend, sagte Ban.")  # fmt: skip
+    settings = make_settings(index_dir=tmp_path / "idx", embedding_model=MINILM_MODEL)
+    run_ingest([folder], settings, embedder=minilm)
+    index = Index(settings)
+
+    def ban(text):  # the extractor resolved the speaker to the one word the cue gives
+        first = "Jedoch bin ich" if "Jedoch" in text else "Es war ein"
+        start = text.find(first)
+        end = text.find(", sagte", start)
+        return [Statement(start, end, text[start:end], "direct", "sagte", (), "Ban", None,
+                          "Ban", kind="person")]  # fmt: skip
+
+    StatementIndex(index, extractor=ban).write(
+        [version_of(index.get_article(a), r.version) for a, r in index.records().items()],
+        minilm.encode_passages,
+    )
+    found = StatementSearch(index, minilm).search("Ban Ki-moon").statements
+    assert [(s.article_id, s.speaker) for s in found] == [("un.txt", "Ban Ki-moon")]
+    assert len(StatementSearch(index, minilm).search("Ban").statements) == 2

@@ -160,7 +160,7 @@ def shares_a_name(query: str, name: str) -> bool:
     """Whether the stored `name` could be the person `query` names but says too little to
     tell: the same surname with other given names ("Knirps Dudamel" for "Gustavo
     Dudamel"), or one word that is one of the query's ("Ban" for "Ban Ki-moon"). Such a
-    speaker is the person only where the article names them in full (`names_in`).
+    speaker is the person only where the article names them in full (`name_in`).
 
     >>> shares_a_name("Ban Ki-moon", "Ban"), shares_a_name("Gustavo Dudamel", "Knirps Dudamel")
     (True, True)
@@ -175,18 +175,22 @@ def shares_a_name(query: str, name: str) -> bool:
     return n[-1] == q[-1] and not matches_person(query, name)
 
 
-def names_in(text: str, query: str) -> bool:
-    """Whether `text` writes the full name `query` (in any spelling the keys merge).
+def name_in(text: str, query: str) -> str | None:
+    """The full name `query` as `text` writes it (in any spelling the keys merge), or None.
 
-    >>> names_in("UN-Generalsekretär Ban Ki-moon sprach.", "Ban Ki-Moon")
-    True
+    >>> name_in("UN-Generalsekretär Ban Ki-moon sprach.", "Ban Ki-Moon")
+    'Ban Ki-moon'
     """
     wanted = full_key(query).split()
     if not wanted:
-        return False
-    keys = [word_key(w) for w in _WORDS.findall(text)]
+        return None
+    words = list(_WORDS.finditer(text))
+    keys = [word_key(m.group()) for m in words]
     n = len(wanted)
-    return any(keys[i : i + n] == wanted for i in range(len(keys) - n + 1))
+    for i in range(len(keys) - n + 1):
+        if keys[i : i + n] == wanted:
+            return text[words[i].start() : words[i + n - 1].end()]
+    return None
 
 
 @dataclass(frozen=True)

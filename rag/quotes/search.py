@@ -21,7 +21,8 @@ statement count), so repeated searches only fetch one person's rows.
 
 A full name also finds statements whose speaker the article names too briefly to tell
 ("Ban" for "Ban Ki-moon", "Knirps Dudamel" for "Gustavo Dudamel"), but only in articles
-that write the full name (`names.shares_a_name`, `names.names_in`).
+that write the full name (`names.shares_a_name`, `names.name_in`); the statement then
+names the speaker as the article writes the full name.
 
 Shortcuts: a person's statements are all scored (no vector pre-selection), which is fast
 for the hundreds one person has in a newsroom archive, not for millions; a surname-only
@@ -286,13 +287,19 @@ class StatementSearch:
         ]
 
     def _confirm_weak(self, name: str, strong: list[Speaker], rows: list[StoredStatement]):
-        """Keep a weak speaker's statements only in articles that write `name` in full;
-        returns (rows kept, keys of the weak speakers confirmed)."""
+        """Keep a weak speaker's statements only in articles that write `name` in full,
+        named as the article writes it; returns (rows kept, weak speaker keys confirmed)."""
         strong_keys = {k for s in strong for k in s.keys}
         unsure = sorted({r.article_id for r in rows if r.speaker_key not in strong_keys})
         texts = _article_texts(self.index, unsure)
-        named = {aid for aid in unsure if names.names_in(texts.get(aid, ""), name)}
-        kept = [r for r in rows if r.speaker_key in strong_keys or r.article_id in named]
+        written = {aid: names.name_in(texts.get(aid, ""), name) for aid in unsure}
+        kept = []
+        for r in rows:
+            if r.speaker_key not in strong_keys:
+                if not written.get(r.article_id):
+                    continue
+                r.speaker = written[r.article_id]
+            kept.append(r)
         return kept, {r.speaker_key for r in kept if r.speaker_key not in strong_keys}
 
     def _score(self, rows: list[StoredStatement], topic: str) -> None:
