@@ -145,7 +145,12 @@ def _cue_before_clause(doc: Doc, k: int) -> Found | None:
         if source is None:
             return None
         nxt = words[c + 1] if c + 1 < last else ""
-        if nxt.lower() in RELATIVE and noun(words[c - 1]) and words[c - 1] not in PRONOUNS:
+        if (
+            nxt.lower() in RELATIVE
+            and noun(words[c - 1])
+            and words[c - 1] not in PRONOUNS
+            and not _article_and_noun(doc, c + 1, last)
+        ):
             return None  # "kritisierte die Pläne, die …": a relative clause, no message
         if words[c] == ":" and nxt in QUOTE_MARKS:
             return None
@@ -167,6 +172,15 @@ _HEARSAY = frozenset(word_list("soll sollen"))  # "Er soll … haben": reported,
 
 
 _AUX_FINITE = frozenset(word_list("hat hatte haben hatten habe hätte hätten ist war wurde"))
+
+
+def _article_and_noun(doc: Doc, i: int, end: int) -> bool:
+    """Whether an article at i starts a noun phrase ("die Fraktion nehme …", a clause of
+    its own) rather than a relative clause ("die er vorgelegt hatte")."""
+    j = i + 1
+    while j < end and doc.words[j][:1].islower() and doc.words[j].endswith(("e", "en", "er", "es")):
+        j += 1
+    return j < end and noun(doc.words[j]) and doc.words[j] not in PRONOUNS
 
 
 def _cue_after_clause(doc: Doc, k: int) -> Found | None:
