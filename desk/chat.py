@@ -88,7 +88,6 @@ STRINGS = {
     ),
     # filters
     "filters": ("Filters", "Filter"),
-    "filters_n": ("Filters ({n})", "Filter ({n})"),
     "published": ("Published between", "Erschienen zwischen"),
     "outlets": ("Outlets", "Medien"),
     "all_outlets": ("All outlets", "Alle Medien"),
@@ -293,11 +292,9 @@ def filter_bar(stats, sources: list[str]):
 
     bounds = _date_bounds(stats)
     date_key = f"{_DATE_KEY}-{bounds[0]}-{bounds[1]}" if bounds else None
-    chosen_now = _chosen(date_key, bounds)
-    count = bool(chosen_now[0] or chosen_now[1]) + bool(chosen_now[2])
     with st.container(horizontal=True, vertical_alignment="center", key="filter-bar"):
-        label = t("filters_n", n=count) if count else t("filters")
-        with st.popover(label, icon=":material/filter_list:"):
+        # one label whatever is chosen, so the popover stays open while choosing
+        with st.popover(t("filters"), icon=":material/filter_list:"):
             if bounds:
                 lo, hi = bounds
                 st.date_input(

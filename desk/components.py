@@ -40,7 +40,6 @@ export default function ({ parentElement, data }) {
   const button = parentElement.querySelector("button.copy");
   const label = button.querySelector(".label");
   label.textContent = data.label;
-  button.setAttribute("aria-label", data.label);
   const fallback = (text) => {
     const area = document.createElement("textarea");
     area.value = text;
