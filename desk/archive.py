@@ -44,7 +44,7 @@ STRINGS = {
     "title": ("Archive", "Archiv"),
     "summary": (
         "{articles:,} articles, {passages:,} passages.",
-        "{articles:,} Artikel, {passages:,} Passagen.",
+        "{articles:,} Artikel, {passages:,} Textstellen.",
     ),
     "built_from": ("Indexed from", "Indiziert aus"),
     "upload_to": ("Uploads and refresh use", "Hochladen und Aktualisieren nutzen"),
@@ -122,7 +122,7 @@ STRINGS = {
     "sort_oldest": ("oldest first", "älteste zuerst"),
     "sort_title": ("title", "Titel"),
     "sort_outlet": ("outlet", "Medium"),
-    "sort_passages": ("most passages", "meiste Passagen"),
+    "sort_passages": ("most passages", "meiste Textstellen"),
     "page": ("Page", "Seite"),
     "shown": (
         "{first}–{last} of {n} articles",
@@ -131,8 +131,8 @@ STRINGS = {
     "none_match": ("No article matches {query!r}.", "Kein Artikel passt zu {query!r}."),
     "undated": ("no date", "ohne Datum"),
     "no_outlet": ("outlet unknown", "Medium unbekannt"),
-    "passage": ("1 passage", "1 Passage"),
-    "passages": ("{n:,} passages", "{n:,} Passagen"),
+    "passage": ("1 passage", "1 Textstelle"),
+    "passages": ("{n:,} passages", "{n:,} Textstellen"),
     "original": ("original", "Original"),
     "remove": ("Remove", "Entfernen"),
     "confirm": (

@@ -240,9 +240,10 @@ def test_the_view_speaks_german(archive, monkeypatch):
     monkeypatch.setenv("ARCHIVE_TEST_LANGUAGE", "de")
     at = run_view()
     assert at.title[0].value == "Archiv"
-    assert "3 Artikel, 3 Passagen." in texts(at.caption)
+    assert "3 Artikel, 3 Textstellen." in texts(at.caption)
     first = rows(at)[0]
     assert "6. September 2025" in first and "Medium unbekannt" in first
+    assert "· 1 Textstelle" in first
     assert at.button(key="archive-refresh-page").label == "Archiv aktualisieren"
     assert at.selectbox(key="archive-sort").options[0] == "neueste zuerst"
 
