@@ -269,10 +269,13 @@ def _take(item, name, corpus, staging, settings, options) -> tuple[FileResult, P
     if len(item.data) > limit * _MB:
         return FileResult(name, False, t("too_big", size=len(item.data) / _MB, limit=limit)), None
     staged = staging / name
-    with open(staged, "xb") as out:
-        out.write(item.data)
-        out.flush()
-        os.fsync(out.fileno())
+    try:
+        with open(staged, "xb") as out:
+            out.write(item.data)
+            out.flush()
+            os.fsync(out.fileno())  # whole on disk before anyone can see it
+    except OSError as exc:  # a full disk, a name the file system refuses
+        return FileResult(name, False, t("cannot_store", reason=exc.strerror or exc)), None
     ids, skips, warnings = [], [], []
     for got in read_file(staged, staging, options):
         if not isinstance(got, Problem):
