@@ -207,6 +207,14 @@ def test_cue_positions(sentence, form, cue, message):
     assert (s.form, s.cue, s.text, s.speaker) == (form, cue, message, "Dmitri Peskow")
 
 
+def test_a_cue_in_the_middle_leaves_the_clause_in_two_parts():
+    text = _LEAD + "Die Lage, sagte Peskow, sei ernst."
+    (s,) = extract(text)
+    _exact(text, [s])
+    assert [text[a:b] for a, b in s.parts] == ["Die Lage", "sei ernst"]
+    assert (s.form, s.cue, s.speaker) == ("indirect", "sagte", "Dmitri Peskow")
+
+
 def test_an_interrupted_quote_is_one_statement_in_two_parts():
     text = _LEAD + "„Das ist gefährlich“, sagte Peskow, „und wir werden reagieren.“"
     (s,) = extract(text)

@@ -187,7 +187,7 @@ def _cue_after_clause(doc: Doc, k: int) -> Found | None:
     """'…, sagte Peskow.' / '…, so Peskow.' / '…, teilte die Polizei mit.' / '…, hieß es.'"""
     first, last = doc.sentences[k]
     words = doc.words
-    for c in range(last - 2, first + 2, -1):
+    for c in range(last - 2, first, -1):
         if words[c] != ",":
             continue
         t = c + 1
@@ -210,10 +210,19 @@ def _cue_after_clause(doc: Doc, k: int) -> Found | None:
                 continue
         if not _main_clause_before(doc, first, c):
             return None
-        msg = message(doc, first, c)
-        if msg is None:
-            return None
-        return Found([msg], "indirect", cue, source, k, plural(w) and w != "so")
+        end = source[1] if source else cue[-1] + 1
+        if source is not None and end + 1 < last and words[end] == ",":
+            # in the middle: "Künftig, so Pötsch, wird VW …" / "Die Lage, sagte er, sei ernst"
+            parts = [message(doc, first, c, 1), message(doc, end + 1, last, 2)]
+            if parts[1] is None:
+                return None
+            parts = [p for p in parts if p is not None]
+        else:
+            msg = message(doc, first, c)
+            if msg is None:
+                return None
+            parts = [msg]
+        return Found(parts, "indirect", cue, source, k, plural(w) and w != "so")
     return None
 
 
