@@ -334,6 +334,7 @@ def _sync(
             served.drop_abandoned()  # generations of killed rebuilds
             if rebuild:  # build a new generation aside; readers keep the old one until done
                 index = served.aside()
+            index.hold()  # side indexes keep their writers for the run
         return _write(
             articles,
             settings,

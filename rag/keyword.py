@@ -22,7 +22,8 @@ with them, repaired by `Index.reconcile()`. It holds
 Readers reload Tantivy's reader at each search (a file check when nothing changed), so
 a refresh by another process is visible at the next question; SQLite's write-ahead log
 lets them read the article table while an ingest writes. One writer at a time (Tantivy
-locks its folder; the ingest's writer lock orders ingests anyway), held for one run.
+locks its folder; the ingest's writer lock orders ingests anyway): an ingest holds it for
+its run (`hold`), any other write opens and releases it.
 
 `match_strength` tells how well a query's terms actually match the corpus (IDF-weighted
 share of the query's terms found in its best BM25 chunk): the retriever uses it to decide
@@ -187,7 +188,8 @@ class KeywordIndex:
         self._local = threading.local()  # one SQLite read connection per thread
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None  # the writer's
-        self._writer = None  # Tantivy's IndexWriter, held for one ingest run
+        self._writer = None  # Tantivy's IndexWriter (a lock on the folder)
+        self._held = False  # keep the writer between writes (an ingest run: `hold`)
         self._index = None  # Tantivy index opened for reading
         self._schema = None
         self._warned = False
@@ -302,12 +304,22 @@ class KeywordIndex:
             return None
         return row[0] if row else None
 
-    def close(self) -> None:
-        """Release the writer (Tantivy's lock, merges finished) and fold SQLite's log in."""
+    def hold(self) -> None:
+        """Keep the writer open between writes until `close` (an ingest run): cheaper than
+        opening it per batch, and Tantivy merges segments meanwhile."""
+        self._held = True
+
+    def _release(self) -> None:
+        """Let go of Tantivy's writer (and its lock) once its merges are done."""
         if self._writer is not None:
             with contextlib.suppress(Exception):
                 self._writer.wait_merging_threads()
             self._writer = None
+
+    def close(self) -> None:
+        """Release the writer (Tantivy's lock, merges finished) and fold SQLite's log in."""
+        self._held = False
+        self._release()
         if self._db is not None:
             with contextlib.suppress(sqlite3.Error):
                 self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -345,6 +357,8 @@ class KeywordIndex:
                 )
                 n += 1
         writer.commit()
+        if not self._held:  # e.g. one article removed from the app: free the lock at once
+            self._release()
         rows = [
             (
                 i.article.id,
@@ -376,6 +390,8 @@ class KeywordIndex:
         for key in keys:
             writer.delete_documents_by_term("key", _key(*key))
         writer.commit()
+        if not self._held:
+            self._release()
 
     def _forget(self, keys: Sequence[tuple[str, str]]) -> None:
         """Delete article rows (and their chunk count) of these versions, if any."""

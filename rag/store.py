@@ -324,6 +324,13 @@ class Index:
         """The side index called `name` (e.g. "keyword"), or None when none is registered."""
         return next((s for s in self.sidecars if s.name == name), None)
 
+    def hold(self) -> None:
+        """Let side indexes keep their writers open until `close` (one ingest run)."""
+        for side in self.sidecars:
+            hold = getattr(side, "hold", None)
+            if hold is not None:
+                hold()
+
     def close(self) -> None:
         """Let side indexes release what they hold for writing (a writer lock, a log)."""
         for side in self._sidecars or ():

@@ -237,6 +237,19 @@ def test_an_abandoned_generation_loses_its_keyword_index_at_the_next_run(make_se
     assert keyword.path_for(settings, Index(settings).current).exists()
 
 
+def test_a_write_outside_an_ingest_leaves_the_keyword_index_free_for_the_next_writer(
+    make_settings, embedder
+):
+    settings = make_settings()
+    sync(settings, embedder, ARTICLES)
+    app_index = Index(settings)  # e.g. the app removing one article from its archive view
+    version = app_index.records()["wahl.txt"].version
+    app_index.remove_article("wahl.txt", app_index.chunk_versions()[("wahl.txt", version)])
+    sync(settings, embedder, ARTICLES[:2])  # then a command-line ingest writes
+    assert_consistent(Index(settings))
+    assert set(Index(settings).records()) == {"kreml.txt", "tulln.txt"}
+
+
 # --- opening does not depend on the corpus size ---------------------------------------------
 
 
