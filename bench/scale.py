@@ -17,7 +17,8 @@ What it builds (once; `--index DIR --reuse` keeps it and measures it again):
   by `rag.store.Index.write_articles` (so every side index, e.g. the keyword index, is
   written as in a real ingest).
 
-Shortcut, said in the output: the synthetic chunks' vectors are *simulated*, because
+Shortcut, said in the output: the synthetic chunks' vectors are *simulated* (and so are
+those of their statements, which the statement index embeds), because
 embedding a million chunks takes about a day on a 2-core CPU. They are unit vectors near
 real e5 vectors of 10kGNAD passages (one centre per topic cluster; article and chunk
 noise), so HNSW sees a clustered space like a real one, and the real questions land in
@@ -69,6 +70,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DEFAULT_DATA = Path(os.environ.get("RAG_TEST_DATA_DIR", ROOT.parent / "shared" / "data"))
 MANIFEST = "scale-build.json"  # in the index folder: what was built, how far
+CENTRES = "scale-centres.npz"  # in the index folder: the real vectors the simulated ones are near
 BUILD_VERSION = 1  # bump when the synthetic corpus changes: old builds are not reused
 OUTLETS = ("Tagesblatt", "Abendpost", "Wiener Rundschau", "Alpenkurier", "Nordstern", "Linzer Bote")
 OUTLET_WEIGHTS = (0.3, 0.2, 0.15, 0.15, 0.1, 0.1)
@@ -224,6 +226,54 @@ class Archive:
         return vecs.astype(np.float32)
 
 
+def real_centres(index_dir: Path, gnad, seed: int, embedder=None):
+    """Real e5 vectors of 10kGNAD passages, CENTRES_PER_SECTION per section, and their
+    sections; computed once per build and kept beside it (`scale-centres.npz`)."""
+    import numpy as np
+
+    kept = index_dir / CENTRES
+    if kept.is_file():
+        with np.load(kept) as saved:
+            return saved["centres"], [str(x) for x in saved["sections"]]
+    if embedder is None:
+        from rag.embeddings import Embedder
+
+        embedder = Embedder.from_settings(settings_for(index_dir))
+    say(f"embedding {CENTRES_PER_SECTION} real centre passages per section")
+    rng = np.random.default_rng(seed)
+    texts, sections = [], []
+    for section in sorted({label for label, _, _ in gnad}):
+        of_section = [t for label, t, _ in gnad if label == section]
+        size = min(CENTRES_PER_SECTION, len(of_section))
+        for k in rng.choice(len(of_section), size=size, replace=False):
+            texts.append(of_section[int(k)][:700])
+            sections.append(section)
+    centres = embedder.encode_passages(texts)
+    np.savez(kept, centres=centres, sections=np.asarray(sections))
+    return centres, sections
+
+
+def simulated_embed(centres):
+    """The `embed` given to side indexes that store vectors of their own (the statement
+    index) for the synthetic bulk: each text a unit vector near a centre picked by its
+    hash, so the same text always gets the same vector."""
+    import zlib
+
+    import numpy as np
+
+    def embed(texts: list[str]):
+        out = np.empty((len(texts), centres.shape[1]), dtype=np.float32)
+        for row, text in enumerate(texts):
+            rng = np.random.default_rng(zlib.crc32(text.encode("utf-8")))
+            vec = centres[int(rng.integers(len(centres)))] + rng.normal(
+                0, ARTICLE_NOISE, centres.shape[1]
+            )
+            out[row] = vec / np.linalg.norm(vec)
+        return out
+
+    return embed
+
+
 def chunk_known_sentences(text: str, spans, settings):
     """The product's chunker over sentence boundaries already known (see the docstring)."""
     import ingest.chunk as chunking
@@ -238,8 +288,6 @@ def chunk_known_sentences(text: str, spans, settings):
 
 def build(index_dir: Path, n_chunks: int, data: Path, seed: int) -> dict:
     """Build (or continue building) the index; returns the finished manifest."""
-    import numpy as np
-
     from ingest.clean import text_hash
     from ingest.pipeline import sync_articles, version_hash
     from rag.embeddings import Embedder
@@ -271,16 +319,9 @@ def build(index_dir: Path, n_chunks: int, data: Path, seed: int) -> dict:
     gnad = read_gnad(data)
     say(f"segmenting {len(gnad)} 10kGNAD articles into the sentence pool")
     pool = sentence_pool(gnad)
-    say(f"embedding {CENTRES_PER_SECTION} real centre passages per section")
-    rng = np.random.default_rng(seed)
-    centre_texts, centre_section = [], []
-    for section in sorted(pool):
-        texts = [t for label, t, _ in gnad if label == section]
-        for k in rng.choice(len(texts), size=min(CENTRES_PER_SECTION, len(texts)), replace=False):
-            centre_texts.append(texts[int(k)][:700])
-            centre_section.append(section)
-    centres = embedder.encode_passages(centre_texts)
+    centres, centre_section = real_centres(index_dir, gnad, seed, embedder)
     archive = Archive(pool, centres, centre_section, seed)
+    embed = simulated_embed(centres)
 
     index = Index(settings)
     i, done = manifest["articles_done"], manifest["chunks_done"]
@@ -302,7 +343,7 @@ def build(index_dir: Path, n_chunks: int, data: Path, seed: int) -> dict:
                 items.append((article, version, spans, vecs, text_hash(article.text)))
                 done += len(spans)
                 i += 1
-            index.write_articles(items)
+            index.write_articles(items, embed=embed)
             now = time.perf_counter()
             manifest.update(
                 articles_done=i, chunks_done=done, build_s=round(manifest["build_s"] + now - t, 1)
@@ -322,16 +363,19 @@ def build(index_dir: Path, n_chunks: int, data: Path, seed: int) -> dict:
     return manifest
 
 
-def worker_reconcile(index_dir: Path) -> dict:
+def worker_reconcile(index_dir: Path, data: Path) -> dict:
     """Repair the index as an ingest's first step does, and back-fill side indexes it
-    lacks (e.g. a keyword index of a newer version than the build's)."""
+    lacks (e.g. a keyword index of a newer version than the build's); side indexes that
+    store vectors get simulated ones, like the chunks of the synthetic bulk."""
     from rag.lock import writer_lock
     from rag.store import Index
 
     settings = settings_for(index_dir)
+    manifest = _read_manifest(index_dir) or {}
+    embed = simulated_embed(real_centres(index_dir, read_gnad(data), manifest.get("seed", 10))[0])
     t0 = time.perf_counter()
     with writer_lock(settings):
-        _records, _groups, removed = Index(settings).reconcile()
+        _records, _groups, removed = Index(settings).reconcile(embed=embed)
     return {
         "reconcile_s": round(time.perf_counter() - t0, 1),
         "reconcile_removed_chunks": removed,
@@ -677,7 +721,7 @@ def main(argv=None) -> int:
                     args.index, args.data, args.spawned_at or time.time(), args.questions
                 ),
                 "refresh": lambda: worker_refresh(args.index, args.data, args.refresh_articles),
-                "reconcile": lambda: worker_reconcile(args.index),
+                "reconcile": lambda: worker_reconcile(args.index, args.data),
             }[args.worker]
             print(json.dumps(worker()))
             return 0
