@@ -338,6 +338,8 @@ def speaker_like(doc: Doc, span: tuple[int, int]) -> bool:
         if nouns and nouns[0].lower().endswith(_PERSON_ADJECTIVE_NOUNS):
             return True
         return len(nouns) >= 2 and is_name_word(nouns[1])
+    if words[0][:1].islower():
+        return False  # "längerer Zeit", "weitere Bündnisse": no name has an adjective
     return any(is_name_word(w) for w in nouns)
 
 
