@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from rag.answer import Answer, Citation
 from rag.lang import NON_CONTENT
-from rag.quotes.search import StatementSearch, on_topic
+from rag.quotes.search import StatementSearch, on_topic, verified
 from rag.quotes.store import StoredStatement
 from rag.schema import Passage
 
@@ -282,7 +282,7 @@ def route(assistant, question: str, filters=None) -> StatementRoute | None:
     if search.statements.collection(create=False) is None:
         return None
     for name in candidates(ask.who):
-        result = search.search(name, about=ask.topic, filters=filters, limit=None)
+        result = search.search(name, about=ask.topic, filters=filters, limit=None, verify=False)
         if result.speakers:
             break
     else:
@@ -293,7 +293,7 @@ def route(assistant, question: str, filters=None) -> StatementRoute | None:
     if not listed:  # nothing on the topic: what did they talk about?
         listed = sorted(result.statements, key=lambda s: (s.date or "", s.start), reverse=True)
     extra = max(0, len(listed) - MAX_STATEMENTS)
-    listed = sorted(listed[:MAX_STATEMENTS], key=_date_order)
+    listed = sorted(verified(search.index, listed[:MAX_STATEMENTS]), key=_date_order)
     text, citations = _compose(speaker, ask.topic, listed, found, extra, ask.language)
     passages = [s.passage() for s in listed]
     answer = Answer(

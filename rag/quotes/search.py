@@ -241,8 +241,12 @@ class StatementSearch:
         about: str | None = None,
         filters=None,
         limit: int | None = 20,
+        verify: bool = True,
     ) -> Result:
-        """`name`'s statements: best matches for `about` first, else newest first."""
+        """`name`'s statements: best matches for `about` first, else newest first.
+
+        With `verify=False` the texts are not checked against the articles here (the
+        caller checks the few it shows with `verified`)."""
         self.index.refresh()
         speakers = self.speakers(name)
         weak = self._weak_speakers(name, speakers)
@@ -270,7 +274,9 @@ class StatementSearch:
         else:
             rows.sort(key=lambda r: (r.date or "", r.article_id, -r.start), reverse=True)
         total = len(rows)
-        shown = _verified(self.index, rows[:limit] if limit else rows)
+        shown = rows[:limit] if limit else rows
+        if verify:
+            shown = verified(self.index, shown)
         for r in shown:
             r.vector = None
         return Result(name, speakers, shown, total)
@@ -344,7 +350,7 @@ def _article_texts(index, ids: Sequence[str]) -> dict[str, str]:
     return {aid: text for aid, (text, _v) in _article_records(index, ids).items()}
 
 
-def _verified(index, rows: list[StoredStatement]) -> list[StoredStatement]:
+def verified(index, rows: list[StoredStatement]) -> list[StoredStatement]:
     """Rows whose text is their article's stored text at their offsets."""
     records = _article_records(index, sorted({r.article_id for r in rows}))
     out = []
