@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 Embed = Callable[[list[str]], np.ndarray]
 
 FACTORIES: list[str] = [
-    "rag.keyword:make",  # the BM25 keyword index (SQLite FTS5)
+    "rag.keyword:make",  # the BM25 keyword index (Tantivy, article table in SQLite)
     "rag.quotes.store:make",  # the statement index (who said what)
 ]
 
