@@ -17,11 +17,11 @@ Everything that comes from articles or from a model is rendered as text
 
 from __future__ import annotations
 
-import importlib
 import logging
 
 import streamlit as st
 
+from desk import archive, chat, speakers
 from desk.i18n import LANGUAGES, NAMES, pick_language, set_language, translator
 from rag import ui
 from rag.settings import Settings, SettingsError, load_settings
@@ -43,11 +43,11 @@ STRINGS = {
 }
 t = translator(STRINGS)
 
-# (name in STRINGS, module with `page(settings, key)`, icon, URL path); the chat first.
+# (name in STRINGS, the view's `page(settings, key)`, icon, URL path); the chat first.
 VIEWS = [
-    ("chat", "desk.chat", ":material/chat:", "chat"),
-    ("speakers", "desk.speakers", ":material/record_voice_over:", "who-said-what"),
-    ("archive", "desk.archive", ":material/inventory_2:", "archive"),
+    ("chat", chat.page, ":material/chat:", "chat"),
+    ("speakers", speakers.page, ":material/record_voice_over:", "who-said-what"),
+    ("archive", archive.page, ":material/inventory_2:", "archive"),
 ]
 
 
@@ -68,17 +68,11 @@ def choose_language(settings: Settings | None) -> str:
     return chosen or default
 
 
-def view_page(name: str, module_name: str, icon: str, path: str, settings, key: str):
-    """An `st.Page` running `module.page(settings, key)`; None while the view is missing."""
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:
-            raise
-        return None  # not written yet: the navigation shows the views that exist
+def view_page(name: str, view, icon: str, path: str, settings: Settings, key: str) -> st.Page:
+    """An `st.Page` that runs `view(settings, key)`."""
 
     def run_view() -> None:
-        module.page(settings, key)
+        view(settings, key)
 
     return st.Page(run_view, title=t(name), icon=icon, url_path=path, default=name == "chat")
 
@@ -96,7 +90,7 @@ def main() -> None:
     title.title(f":material/newspaper: {t('app')}")
     key = settings.model_dump_json()
     pages = [view_page(*view, settings, key) for view in VIEWS]
-    current = st.navigation([p for p in pages if p is not None], position="top")
+    current = st.navigation(pages, position="top")
     current.run()
 
 

@@ -30,6 +30,7 @@ from tests.test_llm_server import llama_server  # noqa: F401 - fixture; skips wh
 APP = str(PROJECT_ROOT / "app.py")
 HOSTILE_CORPUS = Path(__file__).resolve().parent / "data" / "hostile"
 PESKOW_QUESTION = "What did Peskow say about NATO troops?"
+SAMPLE_ID = "000_5949ef0a0ed3a1cb.txt"  # the sample article, where Peskow speaks
 HOSTILE_QUESTION = "Was meldete die Stadtverwaltung von Cherson über die Antoniwka-Brücke?"
 HOSTILE_SOURCE = "Prüfdienst *Hostile* Wire"
 TIMEOUT = 180  # the first run of a settings key loads the embedding and keyword indexes
@@ -96,8 +97,7 @@ def test_question_gets_an_answer_with_numbered_sources(app_env):
         assert f"**&#91;{c.n}&#93;**" in rendered  # numbered source item matching [n]
         assert re.search(rf"\[{c.n}\]", answer.text), f"source {c.n} is not cited in the text"
     assert "<mark" in rendered, "cited sentences are not highlighted"
-    peskow_sources = [c for c in answer.citations if "Peskow" in c.quote]
-    assert peskow_sources
+    assert {c.article_id for c in answer.citations} == {SAMPLE_ID}  # not the hostile one
     assert [b.label for b in at.get("download_button")] == ["Export as Markdown"]
     assert answer.to_markdown().count("[1]") >= 1
 
@@ -435,7 +435,7 @@ def test_german_interface_from_the_setting(app_env, monkeypatch):
     assert "Nur Zitate" in sidebar
     assert [d.label for d in at.date_input] == ["Erschienen zwischen"]
     assert [m.label for m in at.multiselect] == ["Medien"]
-    assert at.button(key="example-0").label == "Was sagte Dmitri Peskow?"
+    assert html.unescape(at.button(key="example-0").label) == "Was sagte Dmitri Peskow?"
     at = ask(at, PESKOW_QUESTION)
     assert [b.label for b in at.get("download_button")] == ["Als Markdown exportieren"]
     assert at.get("status")[0].label.startswith("Antwort aus")

@@ -187,9 +187,10 @@ def test_filters_are_shown_on_the_answer_and_reset_with_one_click(browser, desk_
         page.locator('[data-testid="stMultiSelect"]').click()
         page.get_by_role("option", name="Murtaler Bote").click()
         idle(page)
-        page.get_by_role("heading", name="Ask the archive").click()  # closes the popover
-        idle(page)
-        page.get_by_text("Active filters: outlets: Murtaler Bote").wait_for(timeout=30_000)
+        active = page.get_by_text("Active filters: outlets: Murtaler Bote")
+        active.wait_for(timeout=30_000)
+        active.click()  # outside the popover: closes it
+        page.get_by_test_id("stPopoverBody").wait_for(state="hidden", timeout=10_000)
 
         ask(page, "Was sagte Anna Berger?")
         answer = last_answer(page)
@@ -310,6 +311,8 @@ def test_archive_and_who_said_what_views_open_from_the_navigation(browser, desk_
         page.goto(desk_url + "/who-said-what?person=Anna%20Berger")  # a link presets one
         page.get_by_text(re.compile(r"^\d+ statements")).first.wait_for(timeout=60_000)
         idle(page)
+        page.locator('[data-testid="stVegaLiteChart"] canvas, .vega-embed').first.wait_for()
+        page.wait_for_timeout(1000)  # the chart draws after it is mounted
         screenshot(page, "who-said-what")
         page.get_by_role("link", name="Chat").click()
         page.locator("textarea").first.wait_for(timeout=60_000)
