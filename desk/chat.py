@@ -117,6 +117,10 @@ STRINGS = {
     "status_rewrite": ("Rewriting question…", "Die Frage wird eingeordnet…"),
     "status_search": ("Searching {n} articles…", "{n} Artikel werden durchsucht…"),
     "status_write": ("Writing answer…", "Die Antwort wird geschrieben…"),
+    "status_fallback": (
+        "The language model failed — showing quotes only",
+        "Das Sprachmodell ist ausgefallen — es folgen nur Zitate",
+    ),
     "answered_1": ("Answered from 1 article", "Antwort aus 1 Artikel"),
     "answered_n": ("Answered from {n} articles", "Antwort aus {n} Artikeln"),
     "no_source": ("No source found", "Keine Quelle gefunden"),
@@ -464,6 +468,8 @@ def status_text(text: str) -> str:
         return t("status_search", n=m.group(1))
     if text.startswith("Writing answer"):
         return t("status_write")
+    if text.startswith("The LLM failed"):
+        return t("status_fallback")
     return text
 
 

@@ -134,3 +134,19 @@ def test_examples_from_a_real_index(sample_settings):
     assert found[0].question == "Was sagte Dmitri Peskow?"
     assert found[1].question.startswith("Was wurde am 5. September 2025 über „Putin hob")
     assert found[1].day == "2025-09-05"
+
+
+def test_the_assistants_progress_lines_are_shown_in_the_interface_language():
+    from desk import chat
+
+    i18n.set_language("de")
+    try:
+        assert chat.status_text("Searching 1,234 articles…") == "1,234 Artikel werden durchsucht…"
+        assert chat.status_text("Rewriting question…") == "Die Frage wird eingeordnet…"
+        assert chat.status_text("Writing answer…") == "Die Antwort wird geschrieben…"
+        assert chat.status_text("The LLM failed — showing extractive answer").startswith(
+            "Das Sprachmodell ist ausgefallen"
+        )
+        assert chat.status_text("Something new") == "Something new"  # unknown: as it is
+    finally:
+        i18n.set_language("en")
