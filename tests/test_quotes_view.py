@@ -66,6 +66,8 @@ def test_picker_lists_the_most_quoted_first_and_shows_their_statements(view):
     assert "„Das ist gefährlich für unser Land“" in text
     assert "Heldenstadt Moskau" not in text  # Putin's words are not on Peskow's list
     assert "7 statements, newest first." in text
+    assert "Statements per day" in [c.value for c in at.caption]  # the timeline
+    assert at.get("vega_lite_chart")
 
 
 def test_a_link_with_any_spelling_opens_the_person_and_topic(view, monkeypatch):
