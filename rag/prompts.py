@@ -60,6 +60,11 @@ Last question: {question}
 
 Standalone question:"""
 
+STATEMENTS_NOTE = (
+    "Each source below is a statement that the article attributes to {speaker} "
+    "(direct quotes verbatim, indirect and reported speech as the article words them)."
+)
+
 LANGUAGE_NAMES = {"en": "English", "de": "German"}
 
 # Wording of extractive answers, by language.
@@ -70,6 +75,18 @@ EXTRACTIVE_HEADER = {
 EXTRACTIVE_SPEAKER_HEADER = {
     "en": "What the sources quote from {speaker}, verbatim:",
     "de": "Was die Quellen von {speaker} zitieren, wörtlich:",
+}
+EXTRACTIVE_MENTION_HEADER = {
+    "en": "Passages that mention {speaker} (not statements by {speaker}):",
+    "de": "Stellen, die {speaker} erwähnen (keine Aussagen von {speaker}):",
+}
+EXTRACTIVE_OTHER_HEADER = {
+    "en": "Other relevant passages:",
+    "de": "Weitere passende Stellen:",
+}
+EXTRACTIVE_NOT_QUOTED = {
+    "en": "The sources quote nothing from {speaker} on this.",
+    "de": "Die Quellen zitieren dazu nichts von {speaker}.",
 }
 NO_ANSWER = {
     "en": "The sources do not contain an answer to this question.",
@@ -99,38 +116,51 @@ def _attr(value: str) -> str:
     return neutralise(value).replace('"', "'").replace("\n", " ")
 
 
-def format_source(n: int, passage: Passage) -> str:
-    """One fenced, numbered source."""
+PASSAGE_GAP = "\n[…]\n"  # between passages of one article inside its source
+
+
+def format_source(n: int, source: Passage | Sequence[Passage]) -> str:
+    """One fenced, numbered source: a passage, or the passages of one article in text
+    order, separated by `[…]`."""
+    passages = [source] if isinstance(source, Passage) else list(source)
+    first = passages[0]
+    body = PASSAGE_GAP.join(neutralise(p.text) for p in passages)
     return (
-        f'<source id="{n}" title="{_attr(passage.title or passage.article_id)}" '
-        f'date="{_attr(passage.date or "unknown")}" '
-        f'outlet="{_attr(passage.source or "unknown")}">\n'
-        f"{neutralise(passage.text)}\n</source>"
+        f'<source id="{n}" title="{_attr(first.title or first.article_id)}" '
+        f'date="{_attr(first.date or "unknown")}" '
+        f'outlet="{_attr(first.source or "unknown")}">\n'
+        f"{body}\n</source>"
     )
 
 
-def sources_block(passages: Sequence[Passage]) -> str:
+def sources_block(sources: Sequence[Passage | Sequence[Passage]]) -> str:
     """All sources, numbered from 1 in the given order."""
-    body = "\n\n".join(format_source(i, p) for i, p in enumerate(passages, start=1))
+    body = "\n\n".join(format_source(i, p) for i, p in enumerate(sources, start=1))
     return f"{SOURCES_INTRO}\n\n{body}"
 
 
 def answer_messages(
-    question: str, passages: Sequence[Passage], language: str | None = None
+    question: str,
+    passages: Sequence[Passage | Sequence[Passage]],
+    language: str | None = None,
+    *,
+    speaker: str | None = None,
 ) -> list[tuple[str, str]]:
     """(role, content) messages for answering: the system prompt first, then sources + question.
 
     `language` ('en'/'de') defaults to the question's; pass the original question's when
-    `question` is a rewritten one.
+    `question` is a rewritten one. `speaker`: the sources are statements attributed to
+    this person (the statement route), and the prompt says so.
     """
     language = LANGUAGE_NAMES[language or detect_language(question)]
+    sources = sources_block(passages)
+    if speaker:
+        sources = STATEMENTS_NOTE.format(speaker=_attr(speaker)) + "\n\n" + sources
     return [
         ("system", SYSTEM_PROMPT.format(language=language)),
         (
             "human",
-            QUESTION_TEMPLATE.format(
-                sources=sources_block(passages), question=question.strip(), language=language
-            ),
+            QUESTION_TEMPLATE.format(sources=sources, question=question.strip(), language=language),
         ),
     ]
 

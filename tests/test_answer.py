@@ -21,13 +21,28 @@ from rag.schema import Passage
 PESKOW_Q = "What did Peskow say about NATO troops?"
 
 
+# Two articles carry an answer to this one: the sample article and the Cherson article.
+MIXED_Q = "Kremlin on NATO troops; damage to the Antoniwka bridge in Cherson"
+
+
+def source_order(assistant, question: str) -> list[str]:
+    """The articles in the order the LLM gets them as numbered sources."""
+    from rag.answer import by_article
+
+    sources = assistant._llm_sources(question, assistant.retriever.search(question))
+    return [group[0].article_id for group in by_article(sources)]
+
+
 def test_llm_answer_streams_and_checks_its_citations(make_assistant):
+    order = source_order(make_assistant(), MIXED_Q)
+    assert len(order) == 2, order
+    peskow, cherson = (order.index(a) + 1 for a in sorted(order))  # "000_…", "001_…"
     model = scripted(
-        "Peskow said Moscow sees NATO troops on Ukrainian soil as a danger [1]. "
-        "Chancellor Merz promised 5000 Bundeswehr soldiers for Lithuania [2]. "
+        f"Peskow said Moscow sees NATO troops on Ukrainian soil as a danger [{peskow}]. "
+        f"Chancellor Merz promised 5000 Bundeswehr soldiers for Lithuania [{cherson}]. "
         "Nothing else is known [9]."
     )
-    events = list(make_assistant(model).stream(PESKOW_Q))
+    events = list(make_assistant(model).stream(MIXED_Q))
     assert [e.text for e in events if isinstance(e, Status)][:2] == [
         "Searching 2 articles…",
         "Writing answer…",
@@ -37,24 +52,36 @@ def test_llm_answer_streams_and_checks_its_citations(make_assistant):
     answer = events[-1].answer
     assert isinstance(events[-1], Done) and answer.mode == "llm"
     assert "[9]" not in answer.text
-    assert any(n.startswith("removed citation [9]: only") for n in answer.notices)
-    by_n = {c.n: c for c in answer.citations}
+    assert any(n.startswith("removed citation [9]: only 2 sources") for n in answer.notices)
+    by_n = {s.n: s for s in answer.sources}
     assert set(by_n) == {1, 2}
     assert by_n[1].supported, by_n[1]
-    assert not by_n[2].supported, by_n[2]  # a claim its passage does not make is flagged
-    assert by_n[2].cited_sentences == [
+    assert not by_n[2].supported, by_n[2]  # a claim its source does not make is flagged
+    assert [s for p in by_n[2].passages for s in p.cited_sentences] == [
         "Chancellor Merz promised 5000 Bundeswehr soldiers for Lithuania."
     ]
 
 
+def test_the_llm_sees_one_numbered_source_per_article_with_its_passages(make_assistant):
+    model = scripted("Peskow warned [1].")
+    answer = make_assistant(model).ask(PESKOW_Q)
+    prompt = model.calls[0][-1].content
+    assert prompt.count("<source id=") == 1  # the Cherson article does not carry the answer
+    assert prompt.count(prompts.PASSAGE_GAP.strip()) >= 1  # several passages of one article
+    assert "Antoniwka" not in prompt
+    [source] = answer.sources
+    assert source.n == 1 and source.article_id.startswith("000_")
+    assert all(c.n == 1 for c in answer.citations)
+
+
 def test_sources_are_numbered_in_the_order_the_answer_cites_them(make_assistant):
-    plain = make_assistant(scripted("Peskow warned [1].")).ask(PESKOW_Q)
-    second = plain.passages[1]
-    answer = make_assistant(scripted("First [2]. Then [1]. Again [2].")).ask(PESKOW_Q)
+    order = source_order(make_assistant(), MIXED_Q)
+    answer = make_assistant(scripted("First [2]. Then [1]. Again [2].")).ask(MIXED_Q)
     assert answer.text == "First [1]. Then [2]. Again [1]."
-    assert [c.n for c in answer.citations] == [1, 2]
-    assert answer.citations[0].quote == second.text  # [1] now leads to the second passage
-    assert answer.citations[0].cited_sentences == ["First.", "Again."]
+    assert [s.n for s in answer.sources] == [1, 2]
+    assert answer.sources[0].article_id == order[1]  # [1] now leads to the second source
+    cited = [s for p in answer.sources[0].passages for s in p.cited_sentences]
+    assert sorted(cited) == ["Again.", "First."]
 
 
 def test_citation_quotes_are_exact_slices_of_the_cleaned_article(make_assistant, qa_parts):

@@ -59,7 +59,16 @@ def test_name_in_matches_names_fuzzily(name, text, found):
     assert extractive.name_in(name, text) is found
 
 
-def test_what_did_peskow_say_returns_his_quote_with_a_citation(make_assistant):
+@pytest.fixture
+def no_statement_route(monkeypatch):
+    """The answer path without the statement index's route (as when it is not installed):
+    `import rag.quotes.answer` raises ImportError."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "rag.quotes.answer", None)
+
+
+def test_what_did_peskow_say_returns_his_quote_with_a_citation(make_assistant, no_statement_route):
     assistant = make_assistant()
     started = time.perf_counter()
     answer = assistant.ask("What did Peskow say about NATO troops?")
@@ -77,7 +86,7 @@ def test_what_did_peskow_say_returns_his_quote_with_a_citation(make_assistant):
     assert elapsed < 30, f"extractive answer took {elapsed:.1f} s"
 
 
-def test_german_question_gets_a_german_header(make_assistant):
+def test_german_question_gets_a_german_header(make_assistant, no_statement_route):
     answer = make_assistant().ask("Was sagte Peskow über die NATO?")
     assert answer.text.startswith("Was die Quellen von Peskow zitieren")
     assert "Peskow" in answer.text and answer.citations
@@ -176,7 +185,7 @@ def krapf_parts(tmp_path_factory, embedder):
 
 
 def test_bracketed_numbers_in_a_quoted_sentence_stay_verbatim_and_cite_nothing(
-    krapf_parts, embedder
+    krapf_parts, embedder, no_statement_route
 ):
     from rag.assistant import Assistant
 
@@ -227,3 +236,59 @@ def test_each_model_answers_with_its_own_calibration(request, model):
         calibration=for_model(embedder.model_id),
     )
     assert [q.text for q in got.quotes] == [text]
+
+
+# --- never put words in the wrong mouth -------------------------------------------------------
+@pytest.mark.parametrize(
+    ("speaker", "sentence", "before", "said"),
+    [
+        ("Peskow", "„Das ist gefährlich für unser Land“, betonte Peskow.", "", True),
+        ("Peskow", "Peskow erinnerte daran, dass der Krieg Wurzeln habe.", "", True),
+        (
+            "Selenskyj",
+            "Es wird nach den Worten von Präsident Wolodymyr Selenskyj diskutiert.",
+            "",
+            True,
+        ),  # fmt: skip
+        ("Peskow", "„Wir sind bereit“, sagte er.", "Das machte Peskow deutlich.", True),
+        ("Putin", "Peskow sagte, Putin habe nichts entschieden.", "", False),
+        ("Putin", "Trump will nach eigenen Angaben erneut mit Putin sprechen.", "", False),
+        ("Putin", "„Wir sind bereit“, sagte er.", "Peskow sprach über Putin.", True),
+        ("Putin", "Ein Treffen von Putin und Trump wäre möglich.", "", False),
+    ],
+)
+def test_attributed_only_when_the_speaker_is_the_one_who_speaks(speaker, sentence, before, said):
+    assert extractive.attributed(speaker, sentence, before) is said
+
+
+def test_putin_follow_up_never_lists_peskows_words_as_putins(make_assistant, no_statement_route):
+    history = [("user", "What did Peskow say about NATO troops?"), ("assistant", "…")]
+    answer = make_assistant().ask("And what did Putin say?", history=history)
+    header = prompts.EXTRACTIVE_SPEAKER_HEADER["en"].format(speaker="Putin")
+    mention = prompts.EXTRACTIVE_MENTION_HEADER["en"].format(speaker="Putin")
+    said = answer.text.split(mention)[0].split(prompts.EXTRACTIVE_OTHER_HEADER["en"])[0]
+    if answer.text.startswith(header):
+        for line in said.splitlines():
+            if line.startswith("> "):
+                assert "Peskow" not in line and "Wir betrachten dies" not in line, line
+    else:  # nothing attributed to Putin: the answer says so
+        assert answer.text.startswith(prompts.EXTRACTIVE_NOT_QUOTED["en"].format(speaker="Putin"))
+
+
+def test_a_speaker_who_is_only_mentioned_is_labelled_as_mentioned(embedder):
+    from rag.schema import Passage
+
+    text = (
+        "Ein Treffen von Putin und Trump wäre nach Angaben aus Moskau bald möglich. "
+        "Das Wetter in Wladiwostok war sonnig."
+    )
+    passage = Passage("a#1", "a", text, 0, len(text), title="Treffen")
+    got = extractive.extract(
+        "What did Putin say about a meeting with Trump?",
+        [passage],
+        embedder.encode_passages,
+        embedder.encode_queries,
+    )
+    assert got.found
+    assert got.text.startswith(prompts.EXTRACTIVE_NOT_QUOTED["en"].format(speaker="Putin"))
+    assert prompts.EXTRACTIVE_MENTION_HEADER["en"].format(speaker="Putin") in got.text

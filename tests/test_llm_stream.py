@@ -56,9 +56,16 @@ def test_a_stream_cut_off_without_its_end_marker_falls_back_with_a_notice(make_a
 
 
 def test_an_answer_stopped_at_the_token_limit_is_flagged(make_assistant):
-    text = FIRST + " Peskow also said that Moscow [2] would never accept the"
+    from test_answer import MIXED_Q, source_order
+
+    order = source_order(make_assistant(), MIXED_Q)
+    peskow, cherson = (order.index(a) + 1 for a in sorted(order))  # "000_…", "001_…"
+    text = (
+        f"Peskow said Moscow sees NATO troops on Ukrainian soil as a danger [{peskow}]. "
+        f"The bridge was damaged and [{cherson}] would never be"
+    )
     with stub_server("length", text) as base:
-        answer = _assistant(make_assistant, base, llm_max_tokens=40).ask(PESKOW_Q)
+        answer = _assistant(make_assistant, base, llm_max_tokens=40).ask(MIXED_Q)
     assert answer.mode == "llm"
     assert any("cut off" in n and "RAG_LLM_MAX_TOKENS=40" in n for n in answer.notices), (
         answer.notices
@@ -110,6 +117,7 @@ def test_one_out_of_range_marker_gives_one_notice(make_assistant):
         answer = _assistant(make_assistant, base).ask(PESKOW_Q)
     removed = [n for n in answer.notices if n.startswith("removed citation")]
     assert len(removed) == 1, answer.notices
-    n = len(answer.passages)
-    assert removed[0].startswith(f"removed citation [{n + 1}-100000]: only {n} sources")
+    n = len({p.article_id for p in answer.passages})  # one numbered source per article
+    plural = "s" if n != 1 else ""
+    assert removed[0].startswith(f"removed citation [{n + 1}-100000]: only {n} source{plural}")
     assert answer.text == "Peskow warned [" + ", ".join(map(str, range(1, n + 1))) + "]."

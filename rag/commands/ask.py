@@ -1,7 +1,9 @@
 """`python -m rag ask "question" [--json] [--since DATE] [--until DATE] [--source NAME]`.
 
-Prints the answer and its numbered sources (or one JSON object with --json). Progress and
-notices go to stderr so stdout stays clean for pipes.
+Prints the answer and its numbered sources, one per article with its outlet, date, URL
+and cited passages (or one JSON object with --json: `Answer.to_dict`). Progress and
+notices, including the matching articles a filter left out, go to stderr so stdout stays
+clean for pipes.
 """
 
 from __future__ import annotations
@@ -56,15 +58,24 @@ def run(args, settings) -> int:
     if args.json:
         print(answer.to_json())
         return 0
+    from rag.answer import describe_filters
+
+    active = describe_filters(answer.filters)
+    if active:
+        print("filters: " + "; ".join(active), file=sys.stderr)
     for notice in answer.notices:
         print(f"note: {notice}", file=sys.stderr)
     print(answer.text)
-    if answer.citations:
-        print("\nSources:")
-        for c in answer.citations:
-            meta = ", ".join(x for x in (c.source, c.date) if x)
-            flag = "" if c.supported else "  [not clearly supported]"
-            print(f"[{c.n}] {c.title or c.article_id}" + (f" ({meta})" if meta else "") + flag)
-            quote = " ".join(c.quote.split())
-            print(f"    {quote[:300]}{'…' if len(quote) > 300 else ''}")
+    sources = answer.sources
+    if sources:
+        print(f"\nSources ({len(sources)}):")
+        for src in sources:
+            meta = ", ".join(x for x in (src.source, src.date) if x)
+            flag = "" if src.supported else "  [not clearly supported]"
+            print(f"[{src.n}] {src.label}" + (f" ({meta})" if meta else "") + flag)
+            if src.url:
+                print(f"    {src.url}")
+            for p in src.passages:
+                quote = " ".join(p.quote.split())
+                print(f"    › {quote[:300]}{'…' if len(quote) > 300 else ''}")
     return 0
