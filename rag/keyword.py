@@ -73,7 +73,7 @@ yourselves many much also whose did does done called named known
 type one"""
 
 SUFFIX = ".keyword"
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 NAME = "keyword"
 _ARTICLES_DB = "articles.sqlite3"
 _TERMS_DIR = "terms"
@@ -85,6 +85,7 @@ CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS article(
     article_id TEXT NOT NULL, version TEXT NOT NULL, title TEXT, date TEXT, date_int INTEGER,
     source TEXT, url TEXT, path TEXT, n_chunks INTEGER,
+    truncated INTEGER,  -- chunks cut off at the model's window; NULL: not measured
     PRIMARY KEY (article_id, version));
 CREATE INDEX IF NOT EXISTS article_date ON article(date);
 CREATE INDEX IF NOT EXISTS article_source ON article(source);
@@ -155,6 +156,7 @@ class Summary:
 
     articles: int  # (article id, version) rows
     chunks: int  # their chunks
+    truncated: int | None  # chunks cut off at the model's window (None: not all measured)
     date_min: str | None
     date_max: str | None
     sources: list[str]
@@ -370,12 +372,13 @@ class KeywordIndex:
                 i.article.url,
                 i.article.path,
                 len(i.spans),
+                _truncated(i.chunk_meta),
             )
             for i in items
         ]
         self._transaction(
             lambda con: (
-                con.executemany("INSERT INTO article VALUES (?,?,?,?,?,?,?,?,?)", rows),
+                con.executemany("INSERT INTO article VALUES (?,?,?,?,?,?,?,?,?,?)", rows),
                 self._count(con, n),
             )
         )
@@ -580,7 +583,9 @@ class KeywordIndex:
         con = self._articles()
         if con is None:
             return None
-        articles = con.execute("SELECT count(*) FROM article").fetchone()[0]
+        articles, truncated, measured = con.execute(
+            "SELECT count(*), coalesce(sum(truncated), 0), count(truncated) FROM article"
+        ).fetchone()
         lo = con.execute("SELECT min(date) FROM article WHERE date > ''").fetchone()[0]
         hi = con.execute("SELECT max(date) FROM article WHERE date > ''").fetchone()[0]
         sources = [
@@ -589,10 +594,24 @@ class KeywordIndex:
         return Summary(
             articles=int(articles),
             chunks=int(self._meta(con, "chunks") or 0),
+            truncated=int(truncated) if measured == articles else None,
             date_min=lo or None,
             date_max=hi or None,
             sources=sources,
         )
+
+
+def _truncated(chunk_meta) -> int | None:
+    """Chunks of a version cut off at the model's window; None when not all were measured.
+
+    >>> _truncated([{"tokens": 90, "truncated": False}, {"tokens": 600, "truncated": True}])
+    1
+    >>> _truncated([{}]) is None
+    True
+    """
+    if not chunk_meta or not all(schema.TOKENS in m for m in chunk_meta):
+        return None
+    return sum(bool(m.get(schema.TRUNCATED)) for m in chunk_meta)
 
 
 def _read_only_copy(path: Path) -> Path:

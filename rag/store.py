@@ -524,7 +524,7 @@ class Index:
             if consistent
             else len(incomplete(self.records(), self.chunk_versions())),
             writer=writer,
-            truncated_chunks=self.truncated_chunks(),
+            truncated_chunks=summary.truncated if consistent else self.truncated_chunks(),
         )
 
     def truncated_chunks(self) -> int | None:

@@ -262,13 +262,13 @@ def test_search_stats_and_sources_read_no_chunk_or_record_scan(
     def scan(*_args, **_kwargs):
         raise AssertionError("a reader scanned the whole index")
 
-    for name in ("iter_chunks", "chunk_versions", "records", "_scan"):
+    for name in ("iter_chunks", "chunk_versions", "records", "_scan", "truncated_chunks"):
         monkeypatch.setattr(Index, name, scan)
     index = Index(settings)
     retriever = Retriever(settings, index, embedder)
     assert retriever.search("Peskow NATO-Truppen", k=1)[0].article_id == "kreml.txt"
     stats = index.stats()
-    assert (stats.articles, stats.incomplete_articles) == (3, 0)
+    assert (stats.articles, stats.incomplete_articles, stats.truncated_chunks) == (3, 0, 0)
     assert (stats.date_min, stats.date_max) == ("2024-09-16", "2025-09-05")
     assert index.sources() == ["Der Standard", "Kurier", "ORF"]
 
