@@ -60,10 +60,10 @@ hat hatte haben hatten habe hätte hätten
 def indirect(doc: Doc, k: int) -> Found | None:
     """Indirect speech in sentence k, by the first rule that matches."""
     return (
-        _according_to(doc, k)
-        or _cue_after_clause(doc, k)
+        _cue_after_clause(doc, k)
         or _wie_clause(doc, k)
         or _cue_before_clause(doc, k)
+        or _according_to(doc, k)
         or _relative_speaker(doc, k)
     )
 
@@ -108,7 +108,7 @@ def _cue_before_clause(doc: Doc, k: int) -> Found | None:
     words = doc.words
     titles = {t for t in range(first, last) if title_end(doc, t, last)}
     inside = {t for start in titles for t in range(start, title_end(doc, start, last) or start)}
-    for v in range(first, min(last, first + 16)):
+    for v in range(first, min(last, first + 30)):
         if v in inside:
             continue
         if words[v] in CLAUSE_MARKS and words[v] not in ",()":
@@ -208,6 +208,8 @@ def _cue_after_clause(doc: Doc, k: int) -> Found | None:
             source = noun_phrase(doc, t + 1, last)
             if source is None or not subject_like(doc, source):
                 continue
+        if source is not None and source[1] < last and words[source[1]] == ":":
+            continue  # "…, erklärte Beckenbauer: …" introduces what follows
         if not _main_clause_before(doc, first, c):
             return None
         end = source[1] if source else cue[-1] + 1
@@ -232,7 +234,10 @@ def _main_clause_before(doc: Doc, first: int, c: int) -> bool:
     kritisierte …", "Nachdem er …, sagte er …")."""
     words = doc.words
     if words[first].lower() in SUBORDINATORS and "," not in words[first:c]:
-        return False
+        # "Da er kam, …" subordinates; "Da waren wir zu unsicher, …" is an adverb + verb
+        following = words[first + 1] if first + 1 < c else ""
+        if not following[:1].islower() or following in _CLAUSE_SUBJECTS:
+            return False
     commas = [i for i in range(first, c) if words[i] == ","]
     if len(commas) == 1:
         head = commas[0]
@@ -242,6 +247,11 @@ def _main_clause_before(doc: Doc, first: int, c: int) -> bool:
             if subject is not None and subject[1] == head:
                 return False
     return True
+
+
+_CLAUSE_SUBJECTS = frozenset(
+    word_list("er sie es man wir ich du ihr der die das den dem ein eine einer sich")
+)
 
 
 def _wie_clause(doc: Doc, k: int) -> Found | None:

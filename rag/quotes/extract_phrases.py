@@ -33,6 +33,7 @@ from rag.quotes.resolve import (
     is_institution_word,
     is_name_word,
     is_role_word,
+    particle_in_name,
 )
 from rag.quotes.types import Form
 
@@ -135,12 +136,15 @@ def noun_phrase(doc: Doc, i: int, end: int) -> tuple[int, int] | None:
     after_title = title_end(doc, j, end)
     if after_title is not None:  # „BBC News“
         return (i, after_title) if j == i or words[i].lower() in DETERMINERS else None
-    while j < end and noun(words[j]):
+    while j < end and (noun(words[j]) or (j > start_nouns and particle_in_name(words, j))):
         j += 1
         if j < end and words[j] == "." and words[j - 1] in ("Dr", "Prof"):
             j += 1
         elif not (
-            is_name_word(words[j - 1]) or _common_head(words[j - 1]) or words[j - 1] in _TITLE_WORDS
+            is_name_word(words[j - 1])
+            or _common_head(words[j - 1])
+            or words[j - 1] in _TITLE_WORDS
+            or particle_in_name(words, j - 1)
         ):
             break  # "laut Verfassung Politiker …": a common noun ends the phrase
     if j == start_nouns:
@@ -167,13 +171,19 @@ def noun_phrase(doc: Doc, i: int, end: int) -> tuple[int, int] | None:
             if k is not None:
                 j = k
                 continue
+        role_before = is_role_word(words[j - 1])
+        if w in _ROLE_PREPOSITIONS and role_before and _apposition_follows(doc, j, end):
+            k = _genitive_end(doc, j + 1, end)  # "der Minderheitsführer im Senat, Harry Reid"
+            if k is not None:
+                j = k
+                continue
         break
     # apposition after a name: "Henk Jaap Meijer, Laborleiter der Emsland Stärke GmbH,"
     if j + 2 < end and words[j] == "," and is_name_word(words[j - 1]):
         role = _role_phrase_end(doc, j + 1, end)
         if role is not None and (role >= end or words[role] in ",.!?"):
             return (i, role)
-    # apposition: "der Leiter der Behörde, Andreas Huber,"
+    # apposition: "der Leiter der Behörde, Andreas Huber," / "…, Harry Reid."
     if (
         j + 2 < end
         and words[j] == ","
@@ -183,12 +193,24 @@ def noun_phrase(doc: Doc, i: int, end: int) -> tuple[int, int] | None:
         k = j + 1
         while k < end and is_name_word(words[k]):
             k += 1
-        if k < end and words[k] == ",":
+        if k >= end or words[k] in ",.!?":
             j = k
     return (i, j)
 
 
 _TITLE_WORDS = frozenset(word_list("Dr Prof Professor Professorin Herr Frau"))
+
+
+_ROLE_PREPOSITIONS = frozenset(word_list("im in für bei beim am an"))
+
+
+def _apposition_follows(doc: Doc, j: int, end: int) -> bool:
+    """Whether a comma and a name follow within a few words of j: the prepositional
+    phrase then belongs to the role before the name ("… im Senat, Harry Reid")."""
+    for k in range(j + 1, min(end - 1, j + 6)):
+        if doc.words[k] == ",":
+            return is_name_word(doc.words[k + 1])
+    return False
 
 
 def _role_phrase_end(doc: Doc, i: int, end: int) -> int | None:

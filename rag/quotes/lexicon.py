@@ -227,14 +227,18 @@ eigentümer kanzlerkandidat spitzenkandidat landrat landrätin stadtrat stadträ
 pressesprecher pressesprecherin intendant intendantin moderator moderatorin rektor
 rektorin dekan dekanin prälat kardinal imam rabbiner prinz prinzessin herzog fürst
 fürstin vizepräsident vizepräsidentin vizekanzler staatssekretär staatssekretärin
-landeshauptmann landeshauptfrau oppositionsführer fraktionschef parteichef
-soldat soldatin offizier major leutnant mann frau junge mädchen schüler schülerin
+landeshauptmann landeshauptfrau oppositionsführer fraktionschef parteichef führer
+führerin gesandte gesandter beauftragte beauftragter vertraute vertrauter
+soldat soldatin offizier major leutnant mädchen schüler schülerin
 student studentin bürger bürgerin einwohner einwohnerin lehrer lehrerin mitglied
 gewerkschafter gewerkschafterin demonstrant demonstrantin arbeiter arbeiterin landwirt
-bauer bäuerin kollege kollegin freund freundin sprecherin vorstand vorständin
+kollege kollegin freund freundin sprecherin vorstand vorständin
 """
     )
 )
+
+# Role nouns that count only as whole words: as endings they are names ("Neumann").
+ROLE_WORDS = frozenset(word_list("mann frau junge bauer bäuerin"))
 
 # Heads of institution nouns.
 INSTITUTION_HEADS = tuple(
@@ -279,6 +283,7 @@ Morgen Dann Damals Zudem Außerdem Allerdings Jedoch Zugleich Zuvor Danach Dabei
 Deshalb Daher Trotzdem Dennoch Bereits Schon Noch Nur Erst Laut Nach Wie So Als Am Im In
 Auf Bei Mit Von Vom Zum Zur Für Gegen Ohne Um Aus Seit Bis Während Wegen Trotz Unter
 Über Vor Hinter Neben Zwischen Zu Alle Viele Einige Mehrere Beide Andere Kein Keine Sein
+Solche Solcher Solches Manche Weitere Sämtliche
 Seine Ihre Ihr Unser Unsere Mein Meine Montag Dienstag Mittwoch Donnerstag Freitag
 Samstag Sonntag Januar Februar März April Mai Juni Juli August September Oktober
 November Dezember Herr Frau Dr Prof Ja Nein Hier Dort Was Wer Wo Wann Warum Weshalb Denn

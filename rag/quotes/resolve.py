@@ -37,11 +37,15 @@ from rag.quotes.lexicon import (
     NOT_NAMES,
     PRONOUNS,
     ROLE_HEADS,
+    ROLE_WORDS,
     is_source_word,
     word_list,
 )
 
-_NAME_WORD = re.compile(r"^[A-ZÄÖÜ][\w'’.-]*$")
+_NAME_WORD = re.compile(r"^(?:[A-ZÄÖÜ]|(?:al|el|bin|ibn|abu|ben)-[A-ZÄÖÜ])[\w'’.-]*$")
+# Lower-case words inside names: "Thomas de Maizière", "Ursula von der Leyen".
+NAME_PARTICLES = frozenset(word_list("de di da du del della van von ten ter zu dos le la bin ibn"))
+_SECOND_PARTICLES = frozenset(("der", "den", "de"))  # "von der Leyen", "van den Bossche"
 _ADVERB_ENDINGS = ("lich", "weise", "dings", "falls", "mals", "zeitig", "ebenso", "halb", "wegen")
 _ADJECTIVE_ENDINGS = ("ische", "ischen", "ischer", "isches", "ischem")
 _MALE_A_NAMES = frozenset(
@@ -104,7 +108,8 @@ class Speaker:
 @lru_cache(maxsize=65536)
 def is_role_word(word: str) -> bool:
     """'Kreml-Sprecher', 'Außenministerin', 'Sprecher' -> True."""
-    return word.rsplit("-", 1)[-1].lower().endswith(ROLE_HEADS)
+    last = word.rsplit("-", 1)[-1].lower()
+    return last in ROLE_WORDS or last.endswith(ROLE_HEADS)
 
 
 @lru_cache(maxsize=65536)
@@ -158,10 +163,16 @@ class Resolver:
         i, n = 0, len(words)
         while i < n:
             j = i
-            while j < n and is_name_word(words[j]) and words[j] not in _TITLES:
-                if words[j] in common:
+            while j < n and words[j] not in _TITLES:
+                if (
+                    is_name_word(words[j])
+                    and words[j] not in common
+                    or j > i
+                    and particle_in_name(words, j)
+                ):
+                    j += 1
+                else:
                     break
-                j += 1
             if j - i >= 2 and _starts_name(words, i):
                 role = words[i - 1] if i > 0 and is_role_word(words[i - 1]) else None
                 person = self._person(" ".join(words[i:j]), role, _gender(words[i], role))
@@ -244,6 +255,12 @@ class Resolver:
                 return Speaker(" ".join(name_words), None, "institution")
             if len(name_words) == 1 and name_words[0].lower() in INSTITUTION_NAMES:
                 return Speaker(name_words[0], None, "institution")
+            if len(name_words) == 1 and name_words[0] not in self.by_surname:
+                # "Ban" for "Ban Ki-moon", "Zeid" for "Zeid Raad al-Hussein"
+                first = [p for p in self.people if p.name.split()[0] == name_words[0]]
+                if len(first) == 1 and len(first[0].name.split()) > 1:
+                    first[0].aliases.add(name_words[0])
+                    return self._speaker(first[0], role)
             person = self._person(" ".join(name_words), role, _gender(name_words[0], role))
             self._register(person)
             if (offset, person) not in self.seen:
@@ -306,8 +323,8 @@ class Resolver:
     def _by_role(self, offset: int, role: str) -> Person | None:
         head = _role_head(role)
         for at, person in reversed(self.seen):
-            if at < offset and person.role and _role_head(person.role) == head:
-                return person
+            if at < offset and person.role and _role_head(person.role).endswith(head):
+                return person  # "der Minister" is the "Finanzminister" named before
         return self._nearest(offset, _gender("", role))
 
 
@@ -390,7 +407,10 @@ def _starts_name(words: list[str], i: int) -> bool:
 def _name_run(words: list[str]) -> list[str]:
     """The leading name words of `words` (stops at a party in brackets or a genitive)."""
     run = []
-    for w in words:
+    for k, w in enumerate(words):
+        if run and particle_in_name(words, k):
+            run.append(w)
+            continue
         if w in DETERMINERS or w.lower() in ("von", "vom", "aus", "des", "der"):
             break
         if not _NAME_WORD.match(w) or w in NOT_NAMES:
@@ -401,6 +421,18 @@ def _name_run(words: list[str]) -> list[str]:
         if w.isupper():  # an acronym stands alone: "ROG", "NATO"
             break
     return run
+
+
+def particle_in_name(words: list[str], k: int) -> bool:
+    """Whether words[k] is a particle between two parts of a name ("de", "von der")."""
+    if words[k - 1] in NAME_PARTICLES and words[k] in _SECOND_PARTICLES:
+        k -= 1  # the second word of "von der"
+    if words[k] not in NAME_PARTICLES or not words[k - 1][:1].isupper():
+        return False
+    j = k + 1
+    if j < len(words) and words[j] in _SECOND_PARTICLES:
+        j += 1
+    return j < len(words) and is_name_word(words[j])
 
 
 def _role_text(words: list[str]) -> str | None:
