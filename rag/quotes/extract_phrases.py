@@ -13,7 +13,7 @@ Shortcut: no parser; a clause is what lies between commas, colons and quotes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from rag.quotes.extract_text import Doc
 from rag.quotes.lexicon import (
@@ -66,8 +66,6 @@ class Found:
     sentence: int  # index of the (last) sentence it is in
     plural: bool = False
     parent: Found | None = None  # the statement a continuation continues
-    cue_text: str = ""
-    children: list[Found] = field(default_factory=list)
 
 
 def sentence_index(doc: Doc, token: int) -> int:

@@ -30,7 +30,6 @@ max tel fr hr mr mrs ms jr sen gen lt col sgt co ltd inc corp vs chr ev
 """
     )
 )
-_OPENERS = frozenset('„“"»«(:.!?')
 _PAIRS = {"„": "“”", "»": "«", "«": "»", "“": "”", '"': '"', "‚": "‘’"}
 
 
@@ -43,19 +42,6 @@ class Doc:
     sentences: list[tuple[int, int]]  # token index ranges [first, last + 1)
     quotes: list[tuple[int, int]]  # character spans including the marks
     words: list[str] = field(default_factory=list)  # token texts
-    _inner: set[str] | None = None
-
-    def inner_capitalised(self) -> set[str]:
-        """Capitalised words seen where the capital does not come from a sentence start
-        or an opening quote: names and nouns, not "Ebenso" or "Anschließend"."""
-        if self._inner is None:
-            starts = {first for first, _ in self.sentences}
-            self._inner = {
-                w
-                for i, w in enumerate(self.words)
-                if i not in starts and w[:1].isupper() and self.words[i - 1] not in _OPENERS
-            }
-        return self._inner
 
     def sentence_span(self, k: int) -> tuple[int, int]:
         """Character span of sentence k."""

@@ -334,14 +334,3 @@ prognose prognosen hochrechnung hochrechnungen recherchen ermittlungen
 def is_source_word(word: str) -> bool:
     """'Angaben', 'Polizeiangaben', 'Kreml-Angaben', 'Medienberichten' -> True."""
     return word.rsplit("-", 1)[-1].lower().endswith(SOURCE_HEADS)
-
-
-# Conjunctions and wh-words that open the reported clause after "sagte,".
-CLAUSE_OPENERS = frozenset(
-    word_list(
-        """
-dass daß ob wie warum weshalb wieso wer was wann wo wohin woher welche welcher welches
-inwiefern
-"""
-    )
-)
