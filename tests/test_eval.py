@@ -64,6 +64,63 @@ def test_answer_hit_ignores_case_and_spacing(answer, gold, hit):
     assert ev.answer_contains(answer, gold) is hit
 
 
+def _answered(*sources: str) -> ev.Answered:
+    return ev.Answered(" ".join(sources), tuple(sources))
+
+
+def test_citation_precision_counts_cited_articles_that_hold_the_answer():
+    right = "Die Broncos gewannen mit 24:10 Punkten."
+    wrong = "Ein Virus breitet sich in Südindien aus."
+    pairs = [
+        (_answered(right), ["24:10"]),  # 1 of 1
+        (_answered(right, wrong, wrong), ["24:10"]),  # 1 of 3: padding costs precision
+        (_answered(wrong), ["24:10"]),  # 0 of 1
+        (ev.Answered("Die Quellen enthalten keine Antwort."), ["24:10"]),  # cites nothing
+    ]
+    assert ev.citation_precision(pairs) == pytest.approx(2 / 5)
+    assert ev.sources_per_answer(a for a, _ in pairs) == pytest.approx(5 / 3)
+
+
+def test_the_answer_can_sit_in_the_source_card_rather_than_the_quote():
+    card = "Die Gruppe trat in Leipzig auf. Die Stimme sank um eine halbe Oktave."
+    answered = ev.Answered("Die Gruppe trat in Leipzig auf.", (card,))
+    assert ev.citation_precision([(answered, ["halbe Oktave"])]) == 1.0
+    assert not ev.answer_contains(answered.text, ["halbe Oktave"])
+
+
+def test_citation_precision_of_answers_citing_nothing_is_none():
+    assert ev.citation_precision([(ev.Answered("nichts"), ["x"])]) is None
+    assert ev.sources_per_answer([ev.Answered("nichts")]) is None
+
+
+def test_run_questions_scores_hits_and_precision_per_question():
+    from evaluation.data import Question
+
+    questions = [
+        Question("q1", "a", {"de": "Wer?", "en": "Who?"}, {"de": ("Broncos",), "en": ("Broncos",)}),
+        Question(
+            "q2", "b", {"de": "Wo?", "en": "Where?"}, {"de": ("Leipzig",), "en": ("Leipzig",)}
+        ),
+    ]
+    shown = {
+        "Who?": _answered("Die Broncos gewannen.", "Ein Virus."),
+        "Where?": _answered("In Leipzig."),
+    }
+    m = ev.run_questions(
+        lambda q: None,
+        lambda q, query_vector: [_p("a")],
+        questions,
+        "en",
+        lambda q, passages: shown[q],
+    )
+    assert m.answer_hit == 1.0
+    assert m.citation_precision == pytest.approx(2 / 3)
+    assert m.sources_per_answer == pytest.approx(1.5)
+    payload = m.as_dict(with_answer=True)
+    assert payload["citation_precision"] == pytest.approx(0.6667)
+    assert "citation_precision" not in m.as_dict(with_answer=False)
+
+
 def _rag(*args: str, env_extra: dict | None = None) -> subprocess.CompletedProcess:
     import os
 
@@ -190,8 +247,10 @@ def test_eval_json_on_a_tiny_subset_has_the_documented_shape(tiny_xquad, tmp_pat
             assert 0 < metrics["p95_retrieval_ms"] <= metrics["p95_ms"]
             if who == "system":
                 assert metrics["answer_hit"] is None or 0.0 <= metrics["answer_hit"] <= 1.0
+                precision = metrics["citation_precision"]
+                assert precision is None or 0.0 <= precision <= 1.0
             else:
-                assert "answer_hit" not in metrics
+                assert "answer_hit" not in metrics and "citation_precision" not in metrics
     assert "5 added" in done.stderr
 
     again = _rag(*args, "--no-answers")  # the cached index is reused, nothing re-embedded
