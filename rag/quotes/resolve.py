@@ -154,6 +154,10 @@ class Resolver:
         # (offset, person) of every person mention seen so far, for pronouns and roles.
         self.seen: list[tuple[int, Person]] = []
         self.words, self.tokens = words, tokens
+        self._positions: dict[str, list[int]] = {}
+        for i, w in enumerate(words):
+            if w[:1].isupper():
+                self._positions.setdefault(w, []).append(i)
         self._registered: set[str] = set()
         self._collect_full_names(words, tokens)
 
@@ -188,8 +192,8 @@ class Resolver:
         if surname in self._registered:
             return
         self._registered.add(surname)
-        for i, w in enumerate(self.words):
-            if w == surname and (i == 0 or not is_name_word(self.words[i - 1])):
+        for i in self._positions.get(surname, ()):
+            if i == 0 or not is_name_word(self.words[i - 1]):
                 insort(self.seen, (self.tokens[i][0], person), key=lambda item: item[0])
 
     def _person(self, name: str, role: str | None, gender: str | None) -> Person:
