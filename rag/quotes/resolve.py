@@ -2,25 +2,29 @@
 
 A statement's mention is what the article writes at the cue ("Kreml-Sprecher Dmitri
 Peskow", "Peskow", "der Kreml-Sprecher", "er", "die Polizei"). `Resolver` turns it into
-(speaker, role, kind, aliases):
+a `Speaker` (name, role, kind, aliases):
 
 - a name with a role in front is split: "Kreml-Sprecher Dmitri Peskow" -> speaker
-  "Dmitri Peskow", role "Kreml-Sprecher";
+  "Dmitri Peskow", role "Kreml-Sprecher"; so is an apposition ("Henk Jaap Meijer,
+  Laborleiter der Emsland Stärke GmbH": the part with the name is the speaker);
 - a surname is merged with the article's full name ending in it: "Peskow" -> "Dmitri
-  Peskow" (and the full name's aliases include "Peskow");
+  Peskow" (the full name's aliases include "Peskow"); a first name alone is merged
+  with the only full name starting with it ("Ban" -> "Ban Ki-moon");
+- names keep their particles: "Thomas de Maizière", "Ursula von der Leyen";
 - a role noun ("der Kreml-Sprecher", "der Minister") goes to the nearest earlier person
-  whose role has the same head, else to the nearest earlier person;
-- "er" / "sie" go to the nearest earlier person mention of a compatible gender;
-  "sie" with a plural verb ("sagten") is a group and stays unresolved;
-- institutions ("die Polizei", "das Innenministerium", "dpa") keep their own name as
-  speaker, with kind "institution";
-- anything else ("Experten", "die Studie") keeps its mention with speaker None.
+  whose role ends in it ("Finanzminister"), else to the nearest earlier person;
+- "er" goes to the nearest person named before; "sie" to the nearest woman named within
+  about three sentences, else the nearest person; "sie" with a plural verb ("sagten") is
+  a group and stays unresolved;
+- institutions ("die Polizei", "das Innenministerium", "dpa", "nach Kreml-Angaben",
+  "die Zeitschrift „Billboard“") keep their own name as speaker, kind "institution";
+- anything else ("Experten", "einem Medienbericht") keeps its mention, speaker None.
 
 Shortcuts: a person is a run of two or more capitalised words that are neither common
-function words nor role or institution nouns ("Dmitri Peskow"), or a single such word
-where a speech verb needs a subject ("Putin hob hervor"). Gender comes from the role
-noun ("-in") or "Frau"/"Herr"; a first name ending in -a counts as female. Nothing is
-learned; what the rules cannot tell stays unresolved rather than guessed.
+function words, role or institution nouns, nor nouns the article writes after an article
+("Dmitri Peskow"), or a single such word where a speech verb needs a subject ("Putin hob
+hervor"). Gender comes from the role noun ("-in", "Frau") or a short list of common first
+names. Nothing is learned; what the rules cannot tell stays unresolved, not guessed.
 """
 
 from __future__ import annotations
