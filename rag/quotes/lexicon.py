@@ -6,8 +6,14 @@ not learned from any corpus.
 - Konjunktiv I forms that mark indirect speech ("sei", "habe", "könne");
 - role nouns ("Sprecher", "Ministerin") and institution nouns ("Ministerium", "Polizei"),
   matched on the last part of a compound ("Kreml-Sprecher", "Innenministerium");
+- source nouns ("Angaben", "Bericht") for "nach Angaben der Polizei", "laut einem Bericht";
 - words that are capitalised but never a speaker's name (determiners, sentence-initial
-  adverbs, months).
+  adverbs, months), and common first names, for the gender of a pronoun's antecedent.
+
+Which of the speech verbs may report speech without a clause ("+" below: "warnte vor",
+"forderte") was checked against the cues of the SpkAtt-2023 training documents: verbs
+whose reports were rarely annotated as speech there ("bestätigte den Vorfall",
+"lehnte ab") report only with a clause. No word was taken from that data.
 
 Shortcut: verb forms are generated from stems by the regular patterns of weak verbs;
 strong and irregular verbs list their forms. A form that is also an ordinary word
