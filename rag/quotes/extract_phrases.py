@@ -6,7 +6,8 @@ A speaker noun phrase is an article, adjectives and capitalised words, with a pa
 brackets, a genitive ("der Sprecher des Ministeriums"), a quoted publication name ("die
 Zeitschrift „Billboard“") or an apposition after a comma ("der Leiter der Behörde,
 Andreas Huber"). Whether it can speak (`speaker_like`) depends on its words: a pronoun,
-a name, a role, a group or an institution can; "die Pläne" cannot.
+a name, a role, a group or an institution can; "die Pläne" cannot. As the subject of a
+speech verb (`subject_like`) it is never an accusative or dative ("den Demonstranten").
 
 Shortcut: no parser; a clause is what lies between commas, colons and quotes.
 """
