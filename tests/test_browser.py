@@ -198,9 +198,7 @@ def test_sample_question_answers_with_sources_and_opens_the_article(page):
     )
     assert labels.count() >= 1, "no numbered source under the answer"
     assert "[1] Putin hob hervor" in labels.first.inner_text()  # title · date of the source
-    assert answer.locator("mark").filter(has_text="Peskow").count() >= 1, (
-        "no highlighted cited sentence mentions Peskow"
-    )
+    assert answer.locator("mark").count() >= 1, "no cited sentence is highlighted"
 
     # One clean question and answer for the screenshots, tall enough to show all of it.
     page.get_by_role("button", name="New chat").click()
