@@ -301,9 +301,10 @@ def filter_bar(stats, sources: list[str]):
         with st.popover(t("filters"), icon=":material/filter_list:"):
             if bounds:
                 lo, hi = bounds
+                # the state holds the value (an example may have set it), not `value=`
+                st.session_state.setdefault(date_key, (lo, hi))
                 st.date_input(
                     t("published"),
-                    value=(lo, hi),
                     min_value=lo,
                     max_value=hi,
                     format=DATE_INPUT_FORMAT[language()],
