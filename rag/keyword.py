@@ -213,13 +213,14 @@ class KeywordIndex:
         for mode in ("mode=ro", "immutable=1"):  # immutable: a read-only folder
             try:
                 con = sqlite3.connect(f"{uri}?{mode}", uri=True, check_same_thread=False)
-                if self._meta(con, "schema") == SCHEMA_VERSION:
-                    self._local.con = con
-                    return con
-                con.close()
-                return None
-            except sqlite3.Error:
+                row = con.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            except sqlite3.Error:  # e.g. the log's shared memory cannot be created
                 continue
+            if row and row[0] == SCHEMA_VERSION:
+                self._local.con = con
+                return con
+            con.close()
+            return None
         return None
 
     def _terms(self):

@@ -498,5 +498,10 @@ def test_a_valid_index_in_a_read_only_folder_answers_questions(tmp_path):
         assert json.loads(asked.stdout)["citations"], asked.stdout
         stats = Proc(["rag", "stats", "--json"], env)
         assert stats.finish() == 0, stats.stderr
-        assert json.loads(stats.stdout)["articles"] == 1
+        shown = json.loads(stats.stdout)
+        assert (shown["articles"], shown["date_min"], shown["incomplete_articles"]) == (
+            1,
+            "2025-09-05",
+            0,
+        )
     assert _folder_state(index_dir) == before
