@@ -129,6 +129,36 @@ STRINGS = {
         "Something went wrong while answering ({what}). The details are in the server log.",
         "Beim Antworten ist etwas schiefgegangen ({what}). Details stehen im Server-Log.",
     ),
+    # notices from the answer step, in newsroom words
+    "notice_weak": (
+        "Citation [{n}] is not clearly supported by its source: check it.",
+        "Quelle [{n}] trägt die Aussage nicht eindeutig: bitte prüfen.",
+    ),
+    "notice_unfinished": (
+        "Citation [{n}] belongs to the unfinished last sentence: check it.",
+        "Quelle [{n}] gehört zum abgebrochenen letzten Satz: bitte prüfen.",
+    ),
+    "notice_removed": (
+        "Removed the citation {marker}: the answer has only {n} source(s).",
+        "Die Quellenangabe {marker} wurde entfernt: die Antwort hat nur {n} Quelle(n).",
+    ),
+    "notice_uncited": (
+        "The answer cites no source: check it against the sources.",
+        "Die Antwort nennt keine Quelle: bitte mit den Quellen abgleichen.",
+    ),
+    "notice_fallback": (
+        "The language model did not answer ({reason}): showing quotes only.",
+        "Das Sprachmodell hat nicht geantwortet ({reason}): es folgen nur Zitate.",
+    ),
+    "notice_cut": (
+        "The answer was cut off at its length limit (RAG_LLM_MAX_TOKENS={n}): its end is missing.",
+        "Die Antwort wurde an ihrer Längengrenze abgeschnitten (RAG_LLM_MAX_TOKENS={n}): "
+        "das Ende fehlt.",
+    ),
+    "notice_stopped": (
+        "The language model stopped the answer early ({reason}): its end may be missing.",
+        "Das Sprachmodell hat die Antwort vorzeitig beendet ({reason}): das Ende kann fehlen.",
+    ),
     # sources
     "sources_quotes": (
         "Sources (quotes only; cited sentences are marked)",
@@ -474,6 +504,31 @@ def status_text(text: str) -> str:
     return text
 
 
+# (pattern of an answer-step notice, its string, the groups it fills in)
+_NOTICES = [
+    (r"citation \[(\d+)\] is not clearly supported by its \w+ — check it", "notice_weak", ["n"]),
+    (r"citation \[(\d+)\] belongs to the unfinished last sentence — check it",
+     "notice_unfinished", ["n"]),
+    (r"removed citation (.+): only (\d+) sources?", "notice_removed", ["marker", "n"]),
+    (r"the answer cites no source — check it against the sources", "notice_uncited", []),
+    (r"(.+?) — showing extractive answer.*", "notice_fallback", ["reason"]),
+    (r"the answer was cut off at the length limit \(RAG_LLM_MAX_TOKENS=(\d+)\).*",
+     "notice_cut", ["n"]),
+    (r"the LLM server stopped the answer early \((.+?)\).*", "notice_stopped", ["reason"]),
+]  # fmt: skip
+
+
+def notice_text(notice: str) -> str:
+    """An answer-step notice in the interface language and newsroom words; others as
+    they are (the assistant writes them in English)."""
+    import re
+
+    for pattern, name, fields in _NOTICES:
+        if m := re.fullmatch(pattern, notice.strip()):
+            return t(name, **dict(zip(fields, m.groups(), strict=True)))
+    return notice
+
+
 def show_history(key: str, fingerprint: str, narrow: bool) -> None:
     for i, message in enumerate(st.session_state.messages):
         with st.chat_message(message["role"]):
@@ -499,7 +554,7 @@ def show_answer(message: dict, key: str, fingerprint: str, msg: int, narrow: boo
     shown = {note.text for note in notes}
     for notice in answer.notices:
         if notice not in shown:
-            st.info(ui.safe_markdown(notice), icon=":material/info:")
+            st.info(ui.safe_markdown(notice_text(notice)), icon=":material/info:")
     st.markdown(ui.answer_markdown(answer.text))
     show_sources(answer, key, fingerprint, msg, narrow)
     show_export(answer, msg, filters)

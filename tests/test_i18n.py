@@ -150,3 +150,35 @@ def test_the_assistants_progress_lines_are_shown_in_the_interface_language():
         assert chat.status_text("Something new") == "Something new"  # unknown: as it is
     finally:
         i18n.set_language("en")
+
+
+@pytest.mark.parametrize(
+    ("notice", "english", "german"),
+    [
+        (
+            "citation [2] is not clearly supported by its source — check it",
+            "Citation [2] is not clearly supported by its source: check it.",
+            "Quelle [2] trägt die Aussage nicht eindeutig: bitte prüfen.",
+        ),
+        (
+            "connection refused — showing extractive answer",
+            "The language model did not answer (connection refused): showing quotes only.",
+            "Das Sprachmodell hat nicht geantwortet (connection refused): es folgen nur Zitate.",
+        ),
+        (
+            "removed citation [7]: only 2 sources",
+            "Removed the citation [7]: the answer has only 2 source(s).",
+            "Die Quellenangabe [7] wurde entfernt: die Antwort hat nur 2 Quelle(n).",
+        ),
+        ("something else", "something else", "something else"),
+    ],
+)
+def test_answer_notices_are_shown_in_newsroom_words(notice, english, german):
+    from desk import chat
+
+    assert chat.notice_text(notice) == english
+    i18n.set_language("de")
+    try:
+        assert chat.notice_text(notice) == german
+    finally:
+        i18n.set_language("en")
