@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 _GERMAN = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "æ": "ae", "ø": "oe"})
 _POSSESSIVE = re.compile(r"['’`´]s?$", re.IGNORECASE)
@@ -67,6 +68,7 @@ def ascii_fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+@lru_cache(maxsize=65536)
 def word_key(word: str) -> str:
     """The sound key of one name word.
 
@@ -103,6 +105,7 @@ def name_words(name: str) -> list[str]:
     return [strip_possessive(w) for w in _WORDS.findall(name)]
 
 
+@lru_cache(maxsize=65536)
 def full_key(name: str) -> str:
     """The key of a whole name: its words' keys joined by spaces ("" for no name).
 

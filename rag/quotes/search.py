@@ -184,7 +184,7 @@ class StatementSearch:
         self._embedder = embedder
         self._settings = settings
         self.statements = StatementIndex(index)
-        self._directory: tuple[str, list[Speaker]] | None = None
+        self._directory: tuple[str, list[Speaker], dict[str, list[Speaker]]] | None = None
         self._background: np.ndarray | None = None
         self._lock = threading.Lock()
 
@@ -209,20 +209,39 @@ class StatementSearch:
     # --- who is quoted -----------------------------------------------------------------
     def directory(self) -> list[Speaker]:
         """Every speaker with committed statements, most quoted first (cached)."""
+        return self._load()[0]
+
+    def _load(self) -> tuple[list[Speaker], dict[str, list[Speaker]]]:
+        """The directory and, per name word key, the speakers with that word in a name."""
         state = f"{self.index.fingerprint()}:{self.index.current}:{self.statements.row_count()}"
         with self._lock:
             if self._directory and self._directory[0] == state:
-                return self._directory[1]
+                return self._directory[1], self._directory[2]
         rows = self.statements.committed(self.statements.rows(documents=False))
         speakers = build_directory(rows)
+        by_word: dict[str, list[Speaker]] = {}
+        for s in speakers:
+            for word in {w for n in s.spellings for w in names.full_key(n).split()}:
+                by_word.setdefault(word, []).append(s)
         with self._lock:
-            self._directory = (state, speakers)
-        return speakers
+            self._directory = (state, speakers, by_word)
+        return speakers, by_word
 
-    def speakers(self, name: str) -> list[Speaker]:
+    def _candidates(self, name: str, words: str = "last", loaded=None) -> list[Speaker]:
+        """Speakers sharing the last word (or, with words="all", any word) of a spelling
+        of `name`, in directory order (`loaded`: `_load()`'s result, if at hand)."""
+        speakers, by_word = loaded or self._load()
+        found: set[int] = set()
+        for variant in names.NameQuery(name).variants:
+            keys = names.full_key(variant).split()
+            for key in keys[-1:] if words == "last" else keys:
+                found.update(id(s) for s in by_word.get(key, ()))
+        return [s for s in speakers if id(s) in found]
+
+    def speakers(self, name: str, loaded=None) -> list[Speaker]:
         """The speakers `name` may mean, most quoted first."""
         query = names.NameQuery(name)
-        return [s for s in self.directory() if s.matches(query)]
+        return [s for s in self._candidates(name, loaded=loaded) if s.matches(query)]
 
     def suggest(self, name: str, n: int = 5) -> list[str]:
         """Names in the index spelled like `name` (for "did you mean")."""
@@ -247,9 +266,9 @@ class StatementSearch:
 
         With `verify=False` the texts are not checked against the articles here (the
         caller checks the few it shows with `verified`)."""
-        self.index.refresh()
-        speakers = self.speakers(name)
-        weak = self._weak_speakers(name, speakers)
+        loaded = self._load()
+        speakers = self.speakers(name, loaded)
+        weak = self._weak_speakers(name, speakers, loaded)
         kinds = {(s.kind, k) for s in speakers + weak for k in s.keys}
         if not kinds:
             return Result(name, [], [], 0)
@@ -281,12 +300,12 @@ class StatementSearch:
             r.vector = None
         return Result(name, speakers, shown, total)
 
-    def _weak_speakers(self, name: str, strong: list[Speaker]) -> list[Speaker]:
+    def _weak_speakers(self, name: str, strong: list[Speaker], loaded=None) -> list[Speaker]:
         """Persons who may be `name` but say too little to tell (`names.shares_a_name`)."""
         taken = {s.key for s in strong}
         return [
             s
-            for s in self.directory()
+            for s in self._candidates(name, words="all", loaded=loaded)
             if s.kind == "person"
             and s.key not in taken
             and any(names.shares_a_name(name, n) for n in s.spellings)
