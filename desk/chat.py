@@ -216,6 +216,7 @@ t = translator(STRINGS)
 LONG_CARD_CHARS = 400  # a card whose passages are longer starts folded on a phone
 _DATE_KEY = "filter-dates"  # the date widget's key prefix (its range is part of the key)
 _OUTLETS_KEY = "filter-outlets"
+_KEPT_KEY = "filters-kept"  # a copy of both that outlives the widgets (see filter_bar)
 
 
 # --- the page ----------------------------------------------------------------------------
@@ -326,14 +327,18 @@ def filter_bar(stats, sources: list[str]):
 
     bounds = _date_bounds(stats)
     date_key = f"{_DATE_KEY}-{bounds[0]}-{bounds[1]}" if bounds else None
+    # Streamlit forgets a widget's value on a page that does not show it: the filters are
+    # kept aside too, so they survive a visit to another view.
+    kept = st.session_state.get(_KEPT_KEY, {})
+    if bounds:
+        st.session_state.setdefault(date_key, kept.get(date_key, bounds))
+    st.session_state.setdefault(_OUTLETS_KEY, [o for o in kept.get("outlets", []) if o in sources])
     with st.container(horizontal=True, vertical_alignment="center", key="filter-bar"):
         # one label whatever is chosen, so the popover stays open while choosing
         with st.popover(t("filters"), icon=":material/filter_list:"):
             if bounds:
                 lo, hi = bounds
-                # the state holds the value (an example may have set it), not `value=`
-                st.session_state.setdefault(date_key, (lo, hi))
-                st.date_input(
+                st.date_input(  # its value is in the session state (kept, example, reset)
                     t("published"),
                     min_value=lo,
                     max_value=hi,
@@ -348,6 +353,7 @@ def filter_bar(stats, sources: list[str]):
                 disabled=not sources,
             )
         date_from, date_to, outlets = _chosen(date_key, bounds)
+        st.session_state[_KEPT_KEY] = {date_key: st.session_state.get(date_key), "outlets": outlets}
         if date_from or date_to or outlets:
             filters = Filters(date_from=date_from, date_to=date_to, sources=tuple(outlets))
             st.caption(t("filtered_now", what=ui.safe_markdown(describe(filters))))
@@ -380,6 +386,7 @@ def _chosen(date_key, bounds) -> tuple[str | None, str | None, list[str]]:
 
 
 def reset_filters(date_key: str | None) -> None:
+    st.session_state.pop(_KEPT_KEY, None)
     if date_key:
         st.session_state.pop(date_key, None)
     st.session_state[_OUTLETS_KEY] = []

@@ -200,6 +200,13 @@ def test_filters_are_shown_on_the_answer_and_reset_with_one_click(browser, desk_
         assert "Salzach-Kurier" not in answer.inner_text()
         screenshot(page, "filters")
 
+        # a visit to another view keeps them
+        page.get_by_role("link", name="Archive").click()
+        page.get_by_role("button", name="Filters").wait_for(state="detached", timeout=60_000)
+        idle(page)
+        page.get_by_role("link", name="Chat").click()
+        page.get_by_text("Active filters: outlets: Murtaler Bote").wait_for(timeout=60_000)
+
         page.get_by_role("button", name="Reset filters").click()
         page.get_by_text("Searching all 5 articles.").wait_for(timeout=30_000)
         page.get_by_role("button", name="Reset filters").wait_for(state="detached")
