@@ -21,7 +21,6 @@ spokesman Peskov" -> "Peskov"); "on topic" is the statement search's test
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import weakref
 from dataclasses import dataclass
@@ -375,7 +374,7 @@ def _one_line(text: str) -> str:
 
 def _citation(n: int, st: StoredStatement) -> Citation:
     """A citation of one statement: quoted whole, so it supports itself fully."""
-    values = dict(
+    return Citation(
         n=n,
         article_id=st.article_id,
         title=st.title,
@@ -389,7 +388,5 @@ def _citation(n: int, st: StoredStatement) -> Citation:
         cited_sentences=[_one_line(st.text)],
         highlight=[(0, len(st.text))],
         version=st.version,
+        url=st.url,
     )
-    if "url" in {f.name for f in dataclasses.fields(Citation)}:
-        values["url"] = st.url
-    return Citation(**values)
