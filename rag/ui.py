@@ -44,7 +44,6 @@ _LOOKAHEAD = 5  # characters after it (a line marker such as "123. ")
 
 PASSAGE_STYLE = "background-color: rgba(255, 200, 0, 0.18); border-radius: 2px;"
 MARK_STYLE = "background-color: rgba(255, 200, 0, 0.65); color: inherit; padding: 0 1px;"
-WEAK_SUPPORT = "⚠ weak support"
 
 
 def safe_markdown(text: str) -> str:
@@ -209,20 +208,6 @@ def merge_spans(spans: Iterable[tuple[int, int]], length: int) -> list[tuple[int
     return merged
 
 
-def source_label(n: int, title: str, date: str | None, source: str) -> str:
-    """One line naming a source, as safe Markdown: `**[1]** Title · 2025-09-05 · ORF`."""
-    parts = [safe_markdown(title.strip() or "(untitled)")]
-    parts += [safe_markdown(p) for p in (date or "", source) if p]
-    return f"**&#91;{n}&#93;** " + " · ".join(parts)
-
-
-def support_note(supported: bool, support: float) -> str | None:
-    """The flag shown next to a citation the passage backs only weakly, else None."""
-    if supported:
-        return None
-    return f"{WEAK_SUPPORT} (the quoted passage matches the claim only in part: {support:.2f})"
-
-
 def export_filename(question: str, when: dt.datetime | None = None) -> str:
     """A safe file name for a Markdown export.
 
@@ -244,19 +229,6 @@ def locate(text: str, quote: str, start: int, end: int) -> tuple[int, int] | tup
         return start, end
     found = text.find(quote) if quote else -1
     return (found, found + len(quote)) if found >= 0 else (None, None)
-
-
-def passage_position(text: str, start: int, end: int) -> str:
-    """A reader's guide to where the passage is, e.g. 'The passage is in paragraph 2 of 4 …'.
-
-    >>> passage_position("Eins.\\n\\nZwei. Drei.", 7, 12)
-    'The passage (tinted, cited sentences marked) is in paragraph 2 of 2.'
-    """
-    from rag.text import paragraph_spans
-
-    spans = paragraph_spans(text)
-    where = next((i for i, (_s, e) in enumerate(spans, 1) if e > start), len(spans))
-    return f"The passage (tinted, cited sentences marked) is in paragraph {where} of {len(spans)}."
 
 
 def source_link(url: str, label: str = "original") -> str | None:

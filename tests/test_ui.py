@@ -141,12 +141,19 @@ def test_source_link_refuses_anything_but_plain_web_urls(url):
     assert ui.source_link(url) is None
 
 
-def test_source_label_and_weak_support_note_are_text():
-    label = ui.source_label(2, "<b>Titel</b> [x](javascript:y)", "2025-09-05", "ORF")
-    expected = "[2] <b>Titel</b> [x](javascript:y) · 2025-09-05 · ORF"
-    assert visible_text(render(label)).strip() == expected
-    assert ui.support_note(True, 0.9) is None
-    assert ui.support_note(False, 0.21).startswith(ui.WEAK_SUPPORT)
+def test_source_card_label_and_meta_are_text():
+    from desk.chat import Card, card_label, card_meta
+
+    card = Card([2], "a", "<b>Titel</b> [x](javascript:y)", "2025-09-05", "*ORF*", "javascript:z")
+    assert visible_text(render(card_label(card))).strip() == "[2] <b>Titel</b> [x](javascript:y)"
+    meta = render(card_meta(card))
+    assert visible_text(meta).strip() == "*ORF* · 5 September 2025"  # no link: not http(s)
+    assert "<a" not in meta and "<em" not in meta
+    undated = Card([1], "b", "", None, "", "https://orf.at/1")
+    assert visible_text(render(card_label(undated))).strip() == "[1] (untitled)"
+    assert visible_text(render(card_meta(undated))).strip() == (
+        "outlet unknown · undated · original ↗"
+    )
 
 
 @pytest.mark.parametrize(
