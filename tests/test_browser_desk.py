@@ -202,7 +202,7 @@ def test_filters_are_shown_on_the_answer_and_reset_with_one_click(browser, desk_
 
         # a visit to another view keeps them
         page.get_by_role("link", name="Archive").click()
-        page.get_by_role("button", name="Filters").wait_for(state="detached", timeout=60_000)
+        page.get_by_test_id("stPopoverButton").wait_for(state="detached", timeout=60_000)
         idle(page)
         page.get_by_role("link", name="Chat").click()
         page.get_by_text("Active filters: outlets: Murtaler Bote").wait_for(timeout=60_000)
