@@ -260,11 +260,13 @@ def timeline(statements) -> None:
         days = [d - dt.timedelta(days=d.weekday()) for d in days]
     counts = Counter(days)
     unit = t("week" if weekly else "day")
+    # dates as labels (not a time axis): one readable bar per day or week that has any
     frame = pd.DataFrame(
-        {unit: [pd.Timestamp(d) for d in sorted(counts)], "n": [counts[d] for d in sorted(counts)]}
-    )
+        {unit: [long_date(d.isoformat()) for d in sorted(counts)],
+         "n": [counts[d] for d in sorted(counts)]}
+    )  # fmt: skip
     st.caption(t("timeline", unit=unit))
-    st.bar_chart(frame, x=unit, y="n", x_label="", y_label="", height=160)
+    st.bar_chart(frame, x=unit, y="n", x_label="", y_label="", height=160, sort=False)
 
 
 def card(statement, n: int, key: str, fingerprint: str) -> None:
