@@ -11,8 +11,8 @@ Two steps:
 `collect` opens an eval index built by `python -m rag eval` (same model settings as that
 run: RAG_EMBEDDING_MODEL etc.), asks all XQuAD questions in English and German and stores,
 per question, the pool the retriever sees: the dense top `CANDIDATES` (exact cosine over
-all chunk vectors) and the BM25 top `CANDIDATES` (the product's keyword index), each
-candidate with its cosine, its BM25 score and whether it belongs to the gold paragraph,
+all chunk vectors) and the BM25 top `CANDIDATES` (the product's persistent keyword index),
+each candidate with its cosine, its BM25 score and whether it belongs to the gold paragraph,
 plus the query's match strength.
 
 `tune` scores fusion rules from those arrays with numpy. Each rule has a small parameter
@@ -63,7 +63,7 @@ def collect(
 ) -> None:
     """Every question's candidate pool with both signals' scores, saved as npz."""
     from rag.embeddings import Embedder
-    from rag.keyword import keyword_index_for, tokenize
+    from rag.keyword import tokenize
     from rag.schema import ARTICLE_ID
     from rag.settings import Settings
     from rag.store import Index
@@ -71,14 +71,17 @@ def collect(
     settings = Settings(index_dir=index_dir, collection="xquad-eval", chroma_host=None)
     index = Index(settings)
     embedder = Embedder.from_settings(settings)
-    kw = keyword_index_for(index)
-    got = index.chunks.get(ids=kw.ids, include=["embeddings", "metadatas"])
-    row = {cid: i for i, cid in enumerate(got["ids"])}
-    order = [row[cid] for cid in kw.ids]
-    vectors = np.asarray(got["embeddings"], dtype=np.float32)[order]
-    article = np.asarray([str(got["metadatas"][i][ARTICLE_ID]) for i in order], dtype=object)
+    kw = index.side("keyword")
+    ids, vectors, article = [], [], []
+    for cid, vec, meta in index._scan(index.chunks, ["embeddings", "metadatas"]):
+        ids.append(cid)
+        vectors.append(vec)
+        article.append(str(meta[ARTICLE_ID]))
+    vectors = np.asarray(vectors, dtype=np.float32)
+    article = np.asarray(article, dtype=object)
+    row = {cid: i for i, cid in enumerate(ids)}
     print(
-        f"{len(kw.ids)} chunks; model {getattr(embedder, 'model_id', settings.embedding_model)}",
+        f"{len(ids)} chunks; model {getattr(embedder, 'model_id', settings.embedding_model)}",
         file=sys.stderr,
     )
 
@@ -92,20 +95,20 @@ def collect(
         for (wiki, gold_id, _), text, qvec in zip(qs, texts, qvecs, strict=True):
             cos = vectors @ qvec
             terms = tokenize(text)
-            bm = kw.scores(terms)
-            if bm.size == 0:
-                bm = np.zeros(len(kw.ids), dtype=np.float32)
+            # The keyword index's own top hits, then BM25 scores for the dense top ones.
+            hits = kw.search(terms, candidates)
             top_d = np.argpartition(-cos, candidates - 1)[:candidates]
-            top_b = np.argpartition(-bm, candidates - 1)[:candidates]
-            top_b = top_b[bm[top_b] > 0]
+            top_b = np.asarray([row[h.chunk_id] for h in hits if h.chunk_id in row], dtype=int)
             pool = np.union1d(top_d, top_b)
+            bm_of = {h.chunk_id: h.score for h in hits}
+            bm_of.update(kw.scores(terms, [ids[i] for i in top_d]))
             cols["dense"].append(cos[pool])
-            cols["bm25"].append(bm[pool])
+            cols["bm25"].append(np.asarray([bm_of.get(ids[i], 0.0) for i in pool]))
             cols["gold"].append(article[pool] == gold_id)
             cols["row"].append(pool)
             meta["lang"].append(lang)
             meta["wiki"].append(wiki)
-            meta["ms"].append(kw.match_strength(terms, bm))
+            meta["ms"].append(kw.match_strength(terms, hits[0] if hits else None))
             meta["n_terms"].append(len(set(terms)))
         print(f"  {lang}: {len(texts)} questions", file=sys.stderr)
     sizes = [len(c) for c in cols["dense"]]
