@@ -332,7 +332,9 @@ def filter_bar(stats, sources: list[str]):
     kept = st.session_state.get(_KEPT_KEY, {})
     if bounds:
         st.session_state.setdefault(date_key, kept.get(date_key, bounds))
-    st.session_state.setdefault(_OUTLETS_KEY, [o for o in kept.get("outlets", []) if o in sources])
+    chosen = st.session_state.get(_OUTLETS_KEY, kept.get("outlets", []))
+    # an outlet whose articles were all removed meanwhile is no longer an option
+    st.session_state[_OUTLETS_KEY] = [o for o in chosen if o in sources]
     with st.container(horizontal=True, vertical_alignment="center", key="filter-bar"):
         # one label whatever is chosen, so the popover stays open while choosing
         with st.popover(t("filters"), icon=":material/filter_list:"):
