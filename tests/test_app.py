@@ -527,3 +527,16 @@ def test_copy_text_has_numbered_citations_and_the_filters():
     assert "[1] ORF, 2025-09-05: Kreml lehnt Truppen ab. https://orf.example/stories/1" in text
     assert "Gefragt mit Filtern: erschienen 1. September 2025 – 30. September 2025" in text
     assert ">" not in text.splitlines()[0] and "**" not in text  # clean text, no Markdown
+
+
+def test_filters_kept_for_another_view_drop_outlets_that_are_gone(app_env):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    # back from another view (no filter widgets yet): what the chat kept aside, with an
+    # outlet whose articles were removed meanwhile
+    at.session_state["filters-kept"] = {"outlets": [HOSTILE_SOURCE, "Removed Outlet"]}
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [m.value for m in at.multiselect if m.label == "Outlets"] == [[HOSTILE_SOURCE]]
+    assert any("Active filters" in c for c in filter_captions(at))
