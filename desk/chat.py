@@ -5,6 +5,8 @@ Retrieval and answering live in `rag.assistant`, escaping and highlight markup i
 
 - a filter bar above the chat (not in the sidebar, which is folded on a phone): date
   range and outlets in a popover, the active filters as a line beside it, and a reset;
+  the values are also kept aside (`filters-kept`), because Streamlit forgets a widget's
+  value while another view is shown;
 - on an empty chat, three example questions drawn from the index (`desk.examples`);
 - each answer with the filters it was asked under, the answer's notices (a filter or a
   missing date that left articles out comes first), the text, one card per cited
@@ -13,6 +15,10 @@ Retrieval and answering live in `rag.assistant`, escaping and highlight markup i
   clean text with numbered citations, and a Markdown download;
 - on a phone-narrow screen (`desk.components.narrow_screen`) the passages of long cards
   start folded, so two answers stay a short scroll.
+
+The assistant's progress lines and notices are English text; `status_text` and
+`notice_text` recognise the known ones and say them in the interface language (a shortcut:
+a notice they do not know is shown as written).
 
 Everything that comes from articles or from a model is rendered as text
 (`rag.ui.safe_markdown`); the only HTML written here is the highlight markup of
