@@ -49,7 +49,7 @@ from rag.quotes.resolve import Resolver
 from rag.quotes.types import Statement
 
 # The rules' version: statements stored by another version are extracted again.
-VERSION = "1.11"
+VERSION = "1.12"
 
 
 def extract(text: str) -> list[Statement]:

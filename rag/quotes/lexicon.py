@@ -331,7 +331,77 @@ ansicht meinung auffassung aussage aussagen schätzung schätzungen bericht beri
 berichte erkenntnissen erkenntnisse mitteilung meldung meldungen analyse analysen
 studie untersuchung umfrage ankündigung veröffentlichung erklärung überzeugung
 vermutung vermutungen sicht lesart zählung dokument dokumenten papier schreiben
-prognose prognosen hochrechnung hochrechnungen recherchen ermittlungen
+prognose prognosen hochrechnung hochrechnungen recherchen ermittlungen aussendung
+aussendungen stellungnahme kommuniqué communiqué
+"""
+    )
+)
+
+# Heads of nouns for a medium ("die Zeitung", "das Nachrichtenmagazin", "der Sender"): on
+# their own they say which kind of outlet spoke, not which one, so they name no speaker.
+MEDIA_HEADS = tuple(
+    word_list(
+        """
+zeitung zeitungen blatt magazin sender zeitschrift portal nachrichtenseite website
+webseite fernsehen rundfunk ausgabe agentur nachrichtenagentur medien
+"""
+    )
+)
+
+# Countries, capitals and cities that news writes for their governments ("Moskau warnte",
+# "Frankreich kritisierte"): as a speaker they are institutions, never persons.
+PLACE_NAMES = frozenset(
+    word_list(
+        """
+Deutschland Österreich Schweiz Frankreich Italien Spanien Portugal Großbritannien
+England Schottland Irland Niederlande Belgien Luxemburg Dänemark Schweden Norwegen
+Finnland Island Polen Tschechien Slowakei Ungarn Slowenien Kroatien Serbien Bosnien
+Montenegro Albanien Kosovo Nordmazedonien Mazedonien Griechenland Bulgarien Rumänien
+Moldau Ukraine Belarus Weißrussland Russland Litauen Lettland Estland Türkei Zypern
+Malta Georgien Armenien Aserbaidschan Kasachstan Usbekistan Iran Irak Syrien Libanon
+Israel Jordanien Ägypten Libyen Tunesien Algerien Marokko Saudi-Arabien Jemen Katar
+Kuwait Oman Afghanistan Pakistan Indien China Japan Südkorea Nordkorea Taiwan Vietnam
+Thailand Indonesien Malaysia Singapur Philippinen Australien Neuseeland Kanada Mexiko
+Brasilien Argentinien Chile Kolumbien Venezuela Kuba Peru Nigeria Äthiopien Kenia
+Südafrika Sudan Somalia Mali Amerika Europa Afrika Asien
+Berlin Wien Bern Paris London Madrid Rom Lissabon Dublin Amsterdam Brüssel Kopenhagen
+Stockholm Oslo Helsinki Warschau Prag Bratislava Budapest Ljubljana Zagreb Belgrad
+Sarajevo Podgorica Tirana Pristina Skopje Athen Sofia Bukarest Chisinau Kiew Minsk
+Moskau Vilnius Riga Tallinn Ankara Nikosia Tiflis Eriwan Baku Teheran Bagdad Damaskus
+Beirut Jerusalem Amman Kairo Tripolis Tunis Algier Rabat Riad Doha Kabul Islamabad
+Neu-Delhi Peking Tokio Seoul Pjöngjang Taipeh Hanoi Bangkok Jakarta Canberra Ottawa
+Washington Mexiko-Stadt Brasília Havanna Caracas Pretoria Nairobi Khartum
+"""
+    )
+)
+
+# Legal forms that end a company's name ("Emsland Stärke GmbH", "Apple Inc.").
+COMPANY_SUFFIXES = frozenset(
+    word_list(
+        """
+AG GmbH gGmbH KG KGaA OHG SE eG e.V. Inc Inc. Ltd Ltd. LLC Corp Corp. Co. plc PLC SA
+S.A. NV N.V. SpA S.p.A. Holding
+"""
+    )
+)
+
+# Companies so often in the news that they appear without a legal form or a common noun.
+COMPANY_NAMES = frozenset(
+    word_list(
+        """
+Apple Google Alphabet Microsoft Amazon Facebook Meta Tesla Samsung Siemens Volkswagen
+Daimler BASF Allianz Lufthansa Telekom Netflix Twitter Airbus Boeing Nokia Sony Intel
+Huawei Gazprom Toyota Nvidia OpenAI
+"""
+    )
+)
+
+# Second parts of compounds that make their first part an organisation: "Apple-Chef",
+# "VW-Konzern", "Siemens-Aktie".
+ORGANISATION_COMPOUND_HEADS = frozenset(
+    word_list(
+        """
+chef chefin konzern aktie aktien vorstand vorstandschef gründer gründerin
 """
     )
 )

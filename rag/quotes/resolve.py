@@ -35,10 +35,15 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from rag.quotes.lexicon import (
+    COMPANY_NAMES,
+    COMPANY_SUFFIXES,
     DETERMINERS,
     INSTITUTION_HEADS,
     INSTITUTION_NAMES,
+    MEDIA_HEADS,
     NOT_NAMES,
+    ORGANISATION_COMPOUND_HEADS,
+    PLACE_NAMES,
     PRONOUNS,
     ROLE_HEADS,
     ROLE_WORDS,
@@ -158,10 +163,16 @@ class Resolver:
         # (offset, person) of every person mention seen so far, for pronouns and roles.
         self.seen: list[tuple[int, Person]] = []
         self.words, self.tokens = words, tokens
+        self._index = {start: i for i, (start, _) in enumerate(tokens)}
         self._positions: dict[str, list[int]] = {}
+        # first parts of "Apple-Chef", "VW-Konzern": names the article uses for companies
+        self._organisations: set[str] = set()
         for i, w in enumerate(words):
             if w[:1].isupper():
                 self._positions.setdefault(w, []).append(i)
+                head, _, last = w.rpartition("-")
+                if head and last.lower() in ORGANISATION_COMPOUND_HEADS:
+                    self._organisations.add(head)
         self._registered: set[str] = set()
         self._collect_full_names(words, tokens)
 
@@ -181,7 +192,7 @@ class Resolver:
                     j += 1
                 else:
                     break
-            if j - i >= 2 and _starts_name(words, i):
+            if j - i >= 2 and self._is_name_run(i, j):
                 role = words[i - 1] if i > 0 and is_role_word(words[i - 1]) else None
                 person = self._person(" ".join(words[i:j]), role, _gender(words[i], role))
                 self.seen.append((tokens[i][0], person))
@@ -189,6 +200,26 @@ class Resolver:
         self.seen.sort(key=lambda item: item[0])
         for person in list(self.people):
             self._register(person)
+
+    def _is_name_run(self, i: int, j: int) -> bool:
+        """Whether words[i:j] (2+ name words) name a person: not after an article ("der
+        Russischen Föderation"), not a company ("Emsland Stärke GmbH"), not a genitive of
+        a place the article names on its own ("Gents Defensive" beside "Gent"). After an
+        adjective ("des überragenden Julian Draxler") only when the article also writes
+        the surname alone."""
+        words = self.words
+        run = words[i:j]
+        if any(w in COMPANY_SUFFIXES for w in run) or run[0] in PLACE_NAMES:
+            return False
+        first = run[0]
+        if first.endswith("s") and len(first) > 3 and first[:-1] in self._positions:
+            return False
+        if _starts_name(words, i):
+            return True
+        if i == 0 or words[i].lower().endswith(_NOUN_ENDINGS) or not _after_adjective(words, i):
+            return False
+        alone = self._positions.get(run[-1], ())
+        return any(p != j - 1 and not is_name_word(words[p - 1]) for p in alone)
 
     def _register(self, person: Person) -> None:
         """Note every mention of the person's surname alone as a mention of them."""
@@ -230,11 +261,14 @@ class Resolver:
         words = [w for w in mention if w not in "(),"]
         while words and words[0].lower() in DETERMINERS:
             words = words[1:]
-        source = _after_source_noun(words)
-        if source is not None:
+        found = _after_source_noun(words)
+        if found is not None:
             # "Angaben der Polizei", "den Worten von Präsident Wolodymyr Selenskyj"
-            if not source:
+            source, genitive = found
+            if not source:  # "in einer Aussendung", "laut Medienberichten"
                 return Speaker(None, None, "unknown")
+            if genitive and not self._names_person(source):
+                return _organisation(source, genitive)  # "Aussendung des Wiener Zoos"
             if len(source) == 1 and source[0] not in self.by_surname and is_name_word(source[0]):
                 return Speaker(source[0], None, "institution")  # "Angaben aus Moskau"
             return self.resolve(source, offset, plural)
@@ -257,8 +291,12 @@ class Resolver:
         name_words = _name_run(words[role_end:])
         role = _role_text(words[:role_end])
         if name_words:
-            if any(is_institution_word(w) for w in name_words) or all(
-                w.isupper() for w in name_words
+            if _generic_medium(words):  # "die Zeitung", "das Nachrichtenmagazin"
+                return Speaker(None, None, "unknown")
+            if (
+                any(is_institution_word(w) for w in name_words)
+                or all(w.isupper() for w in name_words)
+                or self._is_organisation(name_words)
             ):
                 return Speaker(" ".join(name_words), None, "institution")
             if len(name_words) == 1 and name_words[0].lower() in INSTITUTION_NAMES:
@@ -275,6 +313,8 @@ class Resolver:
                 insort(self.seen, (offset, person), key=lambda item: item[0])
             return self._speaker(person, role)
         if any(is_institution_word(w) for w in words) and not role:
+            if _generic_medium(words):  # "die linksliberale Zeitung"
+                return Speaker(None, None, "unknown")
             return Speaker(" ".join(words), None, "institution")
         if role and not plural:
             person = self._by_role(offset, role)
@@ -282,6 +322,27 @@ class Resolver:
                 return self._speaker(person, role)
             return Speaker(None, role, "person")
         return Speaker(None, None, "unknown")
+
+    def _is_organisation(self, name_words: list[str]) -> bool:
+        """A company or a place speaking for its government: "Emsland Stärke GmbH",
+        "Moskau", "Apple" (a known company, or one the article writes as "Apple-Chef")."""
+        if name_words[-1] in COMPANY_SUFFIXES:
+            return True
+        if len(name_words) != 1:
+            return False
+        word = name_words[0]
+        return word in PLACE_NAMES or word in COMPANY_NAMES or word in self._organisations
+
+    def _names_person(self, words: list[str]) -> bool:
+        """Whether the words after "des"/"der" name a person: a role ("des Ministers"),
+        a title or a person the article names."""
+        for w in words:
+            bare = _strip_genitive(w)
+            if is_role_word(bare) or is_group_word(w) or w in _TITLES:
+                return True
+            if w in self.by_surname or bare in self.by_surname:
+                return True
+        return False
 
     def _apposition(self, mention: list[str], offset: int, plural: bool) -> Speaker:
         """'Henk Jaap Meijer, Laborleiter der Emsland Stärke GmbH' / 'Der Leiter der
@@ -310,8 +371,23 @@ class Resolver:
         return Speaker(person.name, role or person.role, "person", aliases)
 
     def _nearest(self, offset: int, gender: str | None) -> Person | None:
-        """The nearest person mentioned before `offset` whom the pronoun fits. A name of
-        unknown gender fits "er" at once, but "sie" only when no woman was named within
+        """The nearest person mentioned before `offset` whom the pronoun fits, unless that
+        person is named after a preposition and the same sentence has a subject who fits:
+        in "Trump will erneut mit Putin sprechen. Er sagte, …" "er" is Trump, the
+        subject, not Putin, the nearer name."""
+        hit = self._nearest_mention(offset, gender)
+        if hit is None:
+            return None
+        at, person = hit
+        if self._after_preposition(at):
+            subject = self._subject_before(at, gender, person)
+            if subject is not None:
+                return subject
+        return person
+
+    def _nearest_mention(self, offset: int, gender: str | None) -> tuple[int, Person] | None:
+        """The nearest mention before `offset` of a person whom the pronoun fits. A name
+        of unknown gender fits "er" at once, but "sie" only when no woman was named within
         a few sentences: most people named in news whose gender the rules cannot tell
         are men, and a wrong "sie" would put a man's words in a woman's mouth."""
         unknown = None
@@ -320,20 +396,90 @@ class Resolver:
                 continue
             if gender is None or person.gender == gender:
                 if unknown is None or offset - at < _PRONOUN_REACH:
-                    return person
+                    return at, person
                 return unknown
             if person.gender is None:
                 if gender != "f":
-                    return person
-                unknown = unknown or person
+                    return at, person
+                unknown = unknown or (at, person)
         return unknown
+
+    def _subject_before(self, at: int, gender: str | None, other: Person) -> Person | None:
+        """Another person of the sentence of the mention at `at`, named before it and not
+        after a preposition, whom the pronoun fits."""
+        for before, person in reversed(self.seen):
+            if before >= at or person is other:
+                continue
+            if self._sentence_end_between(before, at):
+                return None
+            fits = person.gender == gender or (person.gender is None and gender != "f")
+            if fits and self._opens_sentence(before):
+                return person
+        return None
+
+    def _opens_sentence(self, at: int) -> bool:
+        """Whether the mention at character `at` opens its sentence, after at most an
+        article and a role ("US-Präsident Donald Trump schätzt …"): the subject, in a
+        German main clause, far more often than any other name."""
+        k = self._index.get(at)
+        if k is None:
+            return False
+        for _ in range(_PREPOSITION_REACH):
+            k -= 1
+            if k < 0 or self.words[k] in _CLAUSE_STARTS:
+                return True
+            w = self.words[k]
+            if not (w.lower() in DETERMINERS or w in _TITLES or is_role_word(w)):
+                return False
+        return False
+
+    def _after_preposition(self, at: int) -> bool:
+        """Whether the mention at character `at` follows a preposition ("mit Putin", "mit
+        dem russischen Präsidenten Wladimir Putin"): an object, not a subject."""
+        k = self._index.get(at)
+        if k is None:
+            return False
+        for _ in range(_PREPOSITION_REACH):
+            k -= 1
+            if k < 0:
+                return False
+            w = self.words[k]
+            if w.lower() in _PREPOSITIONS:
+                return True
+            # an adjective counts only after an article: "dem russischen", not "sagte"
+            adjective = (
+                w[:1].islower()
+                and w.endswith(_INFLECTED)
+                and k > 0
+                and self.words[k - 1].lower() in DETERMINERS
+            )
+            between = w.lower() in DETERMINERS or w in _TITLES or is_role_word(w)
+            if not (between or is_group_word(w) or adjective):
+                return False
+        return False
+
+    def _sentence_end_between(self, start: int, end: int) -> bool:
+        i, j = self._index.get(start), self._index.get(end)
+        if i is None or j is None:
+            return True
+        return any(w in _SENTENCE_ENDS for w in self.words[i:j])
 
     def _by_role(self, offset: int, role: str) -> Person | None:
         head = _role_head(role)
         for at, person in reversed(self.seen):
             if at < offset and person.role and _role_head(person.role).endswith(head):
                 return person  # "der Minister" is the "Finanzminister" named before
-        return self._nearest(offset, _gender("", role))
+        person = self._nearest(offset, _gender("", role))
+        if person is not None:
+            return person
+        # a role before any name ("Kanzler fordert …. Wien – Bundeskanzler Werner
+        # Faymann hat …"): the next person named with that role, close after it
+        for at, person in self.seen:
+            if at > offset + _PRONOUN_REACH:
+                break
+            if at > offset and person.role and _role_head(person.role).endswith(head):
+                return person
+        return None
 
 
 def _common_nouns(words: list[str]) -> set[str]:
@@ -354,23 +500,61 @@ def _common_nouns(words: list[str]) -> set[str]:
 _INFLECTED = ("e", "en", "er", "es", "em")
 
 
-def _after_source_noun(words: list[str]) -> list[str] | None:
+def _after_source_noun(words: list[str]) -> tuple[list[str], str | None] | None:
     """For a mention that names a report ("Angaben der Polizei", "Worten von Peskow"),
-    the words naming who made it (["Polizei"], ["Peskow"]); None for other mentions."""
+    the words naming who made it (["Polizei"], ["Peskow"]) and the genitive article
+    before them ("der", "des", or None); None for other mentions."""
     for k, w in enumerate(words):
         if is_source_word(w):
             head, _, compound = w.rpartition("-")
             if head[:1].isupper() and is_source_word(compound):
-                return [head]  # "Kreml-Angaben"
-            rest = words[k + 1 :]
+                return [head], None  # "Kreml-Angaben"
+            rest, genitive = words[k + 1 :], None
             while rest and (rest[0].lower() in _OF or rest[0].lower() in DETERMINERS):
+                if rest[0].lower() in ("des", "der") and len(rest) > 1:
+                    genitive = rest[0].lower()
                 rest = rest[1:]
             if len(rest) == 1 and rest[0].endswith("s") and rest[0][:1].isupper():
                 rest = [rest[0][:-1]]  # "Angaben Frankreichs"
-            return rest
+            return rest, genitive
         if w[:1].isupper():
             return None
     return None
+
+
+def _organisation(words: list[str], genitive: str) -> Speaker:
+    """Who issued a document, named after "des"/"der" and not a person ("einer Aussendung
+    des Wiener Zoos" -> "Wiener Zoo", "der AK-NÖ" -> "AK-NÖ"). A lone common noun ("der
+    Entwickler", "der Grünen") says what kind of group, not which: no speaker."""
+    names = [w for w in words if w[:1].isupper()]
+    if not names:
+        return Speaker(None, None, "unknown")
+    if genitive == "des":
+        words = words[:-1] + [_strip_genitive(words[-1])]
+    if len(names) == 1 and not (is_institution_word(words[-1]) or names[0].isupper()):
+        return Speaker(None, None, "unknown")
+    if _generic_medium(words):
+        return Speaker(None, None, "unknown")
+    return Speaker(" ".join(words), None, "institution")
+
+
+def _strip_genitive(word: str) -> str:
+    """'Zoos' -> 'Zoo', 'Landespressedienstes' -> 'Landespressedienst', 'Ministers' ->
+    'Minister'; other words unchanged."""
+    if len(word) > 4 and word.endswith("es") and word[-3] in "stzß":
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def _generic_medium(words: list[str]) -> bool:
+    """Whether the capitalised words name only a kind of medium ("die Zeitung", "das
+    Nachrichtenmagazin"), not one medium ("die Süddeutsche Zeitung", "Zeitung Dawn")."""
+    names = [w for w in words if w[:1].isupper()]
+    return bool(names) and all(
+        w.rsplit("-", 1)[-1].lower().endswith(MEDIA_HEADS) and not w.isupper() for w in names
+    )
 
 
 _OF = frozenset(("der", "des", "von", "vom", "aus", "seitens"))
@@ -390,10 +574,16 @@ _QUOTES = frozenset('„“”"»«')
 def _common_noun_form(word: str) -> bool:
     """Endings that make a word a common noun, never a name: 'Verfassung', 'Freiheit'."""
     low = word.lower()
-    return low.endswith(_NEVER_NAME_ENDINGS) or (low.endswith("ung") and len(low) >= 8)
+    return (
+        low.endswith(_NEVER_NAME_ENDINGS)
+        or (low.endswith("ung") and len(low) >= 8)
+        or (low.endswith("ive") and len(low) >= _IVE_NOUN_LENGTH)
+    )
 
 
 _NEVER_NAME_ENDINGS = ("heit", "keit", "schaft", "tion", "ität", "ismus", "ungen", "ierung")
+# nouns from adjectives in -ive ("Defensive", "Initiative", "Perspektive"): long ones only
+_IVE_NOUN_LENGTH = 8
 
 
 def _starts_name(words: list[str], i: int) -> bool:
@@ -410,6 +600,12 @@ def _starts_name(words: list[str], i: int) -> bool:
     return not (
         before[:1].islower() and before.endswith(("en", "er", "es", "em")) and len(before) > 3
     )
+
+
+def _after_adjective(words: list[str], i: int) -> bool:
+    """Whether words[i] follows an inflected adjective ("des überragenden Julian")."""
+    before = words[i - 1]
+    return before[:1].islower() and before.endswith(_INFLECTED) and len(before) > 3
 
 
 def _name_run(words: list[str]) -> list[str]:
@@ -453,6 +649,17 @@ def _role_head(role: str) -> str:
 
 
 _PRONOUN_REACH = 600  # characters: about three sentences
+_PREPOSITION_REACH = 5  # words between a preposition and a name: "mit dem russischen Präsidenten"
+_PREPOSITIONS = frozenset(
+    word_list(
+        """
+mit von vom für gegen gegenüber über an am zu zum zur bei beim ohne um auf aus nach vor
+hinter neben zwischen wegen trotz unter
+"""
+    )
+)
+_SENTENCE_ENDS = frozenset(".!?")
+_CLAUSE_STARTS = frozenset(".!?:;–-")
 _MALE_FIRST_NAMES = frozenset(
     word_list(
         """
