@@ -295,7 +295,10 @@ Samstag Sonntag Januar Februar März April Mai Juni Juli August September Oktobe
 November Dezember Herr Frau Dr Prof Ja Nein Hier Dort Was Wer Wo Wann Warum Weshalb Denn
 Dass Ob Wenn Weil Da Obwohl Zwar Sowohl Weder Insgesamt Mehr Experten Ermittler Anwohner
 Zeugen Augenzeugen Kritiker Beobachter Analysten Forscher Wissenschaftler Behörden
-Polizei Regierung Medien Berichten Angaben Angaben Worten
+Polizei Regierung Medien Berichten Angaben Angaben Worten Nicht Nichts Zwei Drei Vier
+Fünf Sechs Sieben Acht Neun Zehn Elf Zwölf Dutzende Hunderte Tausende Zehntausende
+Hunderttausende Millionen Milliarden Erster Zweiter Dritter Vierter Fünfter Sechster
+Siebter Achter Neunter Zehnter Elfter Zwölfter
 """
     )
 )

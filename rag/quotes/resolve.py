@@ -192,34 +192,39 @@ class Resolver:
                     j += 1
                 else:
                     break
-            if j - i >= 2 and self._is_name_run(i, j):
-                role = words[i - 1] if i > 0 and is_role_word(words[i - 1]) else None
-                person = self._person(" ".join(words[i:j]), role, _gender(words[i], role))
-                self.seen.append((tokens[i][0], person))
+            start = i
+            while start < j and self._not_part_of_name(start):
+                start += 1  # "Österreich Johanna Mikl-Leitner", "Gents Defensive"
+            if j - start >= 2 and self._is_name_run(start, j):
+                role = words[start - 1] if start > 0 and is_role_word(words[start - 1]) else None
+                person = self._person(" ".join(words[start:j]), role, _gender(words[start], role))
+                self.seen.append((tokens[start][0], person))
             i = max(j, i + 1)
         self.seen.sort(key=lambda item: item[0])
         for person in list(self.people):
             self._register(person)
 
+    def _not_part_of_name(self, i: int) -> bool:
+        """A capitalised word before a name that is no part of it: a place ("Österreich
+        Johanna Mikl-Leitner") or the genitive of a word the article writes on its own
+        ("Gents Defensive" beside "Gent", "Mascheranos Clubkameraden")."""
+        word = self.words[i]
+        if word in PLACE_NAMES:
+            return True
+        return word.endswith("s") and len(word) > 3 and word[:-1] in self._positions
+
     def _is_name_run(self, i: int, j: int) -> bool:
         """Whether words[i:j] (2+ name words) name a person: not after an article ("der
-        Russischen Föderation"), not a company ("Emsland Stärke GmbH"), not a genitive of
-        a place the article names on its own ("Gents Defensive" beside "Gent"). After an
-        adjective ("des überragenden Julian Draxler") only when the article also writes
-        the surname alone."""
+        Russischen Föderation") and not a company ("Emsland Stärke GmbH"). After an
+        adjective only with a known first name ("des überragenden Julian Draxler")."""
         words = self.words
-        run = words[i:j]
-        if any(w in COMPANY_SUFFIXES for w in run) or run[0] in PLACE_NAMES:
-            return False
-        first = run[0]
-        if first.endswith("s") and len(first) > 3 and first[:-1] in self._positions:
+        if any(w in COMPANY_SUFFIXES for w in words[i:j]):
             return False
         if _starts_name(words, i):
             return True
-        if i == 0 or words[i].lower().endswith(_NOUN_ENDINGS) or not _after_adjective(words, i):
-            return False
-        alone = self._positions.get(run[-1], ())
-        return any(p != j - 1 and not is_name_word(words[p - 1]) for p in alone)
+        first = words[i]
+        known = first in _MALE_FIRST_NAMES or first in _FEMALE_FIRST_NAMES
+        return i > 0 and known and _after_adjective(words, i)
 
     def _register(self, person: Person) -> None:
         """Note every mention of the person's surname alone as a mention of them."""
@@ -342,6 +347,8 @@ class Resolver:
                 return True
             if w in self.by_surname or bare in self.by_surname:
                 return True
+            if w in _MALE_FIRST_NAMES or w in _FEMALE_FIRST_NAMES:
+                return True
         return False
 
     def _apposition(self, mention: list[str], offset: int, plural: bool) -> Speaker:
@@ -405,15 +412,15 @@ class Resolver:
         return unknown
 
     def _subject_before(self, at: int, gender: str | None, other: Person) -> Person | None:
-        """Another person of the sentence of the mention at `at`, named before it and not
-        after a preposition, whom the pronoun fits."""
+        """The person who opens the sentence of the mention at `at`, if the pronoun fits
+        them: a full name ("Trump" of "Donald Trump"), and for "sie" a known woman."""
         for before, person in reversed(self.seen):
             if before >= at or person is other:
                 continue
             if self._sentence_end_between(before, at):
                 return None
             fits = person.gender == gender or (person.gender is None and gender != "f")
-            if fits and self._opens_sentence(before):
+            if fits and len(person.name.split()) > 1 and self._opens_sentence(before):
                 return person
         return None
 
@@ -514,7 +521,7 @@ def _after_source_noun(words: list[str]) -> tuple[list[str], str | None] | None:
                 if rest[0].lower() in ("des", "der") and len(rest) > 1:
                     genitive = rest[0].lower()
                 rest = rest[1:]
-            if len(rest) == 1 and rest[0].endswith("s") and rest[0][:1].isupper():
+            if len(rest) == 1 and not genitive and rest[0].endswith("s") and rest[0][:1].isupper():
                 rest = [rest[0][:-1]]  # "Angaben Frankreichs"
             return rest, genitive
         if w[:1].isupper():
@@ -526,12 +533,18 @@ def _organisation(words: list[str], genitive: str) -> Speaker:
     """Who issued a document, named after "des"/"der" and not a person ("einer Aussendung
     des Wiener Zoos" -> "Wiener Zoo", "der AK-NÖ" -> "AK-NÖ"). A lone common noun ("der
     Entwickler", "der Grünen") says what kind of group, not which: no speaker."""
+    for k, w in enumerate(words):
+        if w.isupper() or k and w[:1].islower() and words[k - 1][:1].isupper():
+            words = words[: k + 1] if w.isupper() else words[:k]  # "des STANDARD …"
+            break
     names = [w for w in words if w[:1].isupper()]
     if not names:
         return Speaker(None, None, "unknown")
     if genitive == "des":
         words = words[:-1] + [_strip_genitive(words[-1])]
-    if len(names) == 1 and not (is_institution_word(words[-1]) or names[0].isupper()):
+    if len(names) == 1 and not (names[0].isupper() or is_institution_word(words[-1])):
+        # "der Entwickler", "der Grünen", "des englischen Schriftstellers": a kind of
+        # group or person, not a named organisation
         return Speaker(None, None, "unknown")
     if _generic_medium(words):
         return Speaker(None, None, "unknown")
@@ -670,6 +683,8 @@ Markus Martin Matthias Max Michael Nicolas Olaf Oliver Paul Peter Philipp Rainer
 Robert Rudolf Sebastian Sergej Stefan Stephan Thomas Tobias Uwe Viktor Walter Werner
 Wladimir Wolfgang Wolodymyr Recep Tayyip Ahmet Mohammed Ali Benjamin Barack George Bill
 Sebastian Herbert Norbert Reinhold Reinhard Friedrich-Wilhelm Heinz-Christian Karl-Heinz
+Julian Felix Florian Fabian Simon Jonas Leon Moritz Niklas Tim Tom Marco Mario Marcel
+Dominik Patrick Kevin Dennis Marc Mark Toni Manuel Mats Mesut Jerome Ilkay Emre Hakan
 """
     )
 )
