@@ -587,16 +587,10 @@ _QUOTES = frozenset('„“”"»«')
 def _common_noun_form(word: str) -> bool:
     """Endings that make a word a common noun, never a name: 'Verfassung', 'Freiheit'."""
     low = word.lower()
-    return (
-        low.endswith(_NEVER_NAME_ENDINGS)
-        or (low.endswith("ung") and len(low) >= 8)
-        or (low.endswith("ive") and len(low) >= _IVE_NOUN_LENGTH)
-    )
+    return low.endswith(_NEVER_NAME_ENDINGS) or (low.endswith("ung") and len(low) >= 8)
 
 
 _NEVER_NAME_ENDINGS = ("heit", "keit", "schaft", "tion", "ität", "ismus", "ungen", "ierung")
-# nouns from adjectives in -ive ("Defensive", "Initiative", "Perspektive"): long ones only
-_IVE_NOUN_LENGTH = 8
 
 
 def _starts_name(words: list[str], i: int) -> bool:
