@@ -509,3 +509,16 @@ def test_a_name_the_article_uses_as_a_company_is_an_institution():
     )
     (s,) = extract(text)
     assert (s.speaker, s.kind) == ("Apple", "institution")
+
+
+def test_a_document_of_a_named_person_or_organisation_is_theirs():
+    text = (
+        "Der britische Finanzminister George Osborne reiste nach Berlin. Die Steuern "
+        "würden sinken, hieß es in einer Erklärung des Finanzministers."
+    )
+    (s,) = extract(text)
+    assert (s.speaker, s.role, s.kind) == ("George Osborne", "Finanzminister", "person")
+    (s,) = extract("Nach Angaben der Küstenwache seien 20 Menschen gerettet worden.")
+    assert (s.speaker, s.kind) == ("Küstenwache", "institution")
+    (s,) = extract("Die Lage sei ernst, hieß es in einer Aussendung des Landespressedienstes.")
+    assert (s.speaker, s.kind) == ("Landespressedienst", "institution")

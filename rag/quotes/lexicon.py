@@ -260,7 +260,7 @@ nachrichtenagentur agenturen zentrale stelle stellen büro dienst dienste geheim
 justiz staatskanzlei kanzleramt kreml pentagon vatikan blatt magazin fernsehen radio
 rundfunk zeitschrift nachrichtenseite ausgabe portal nachrichtenportal website webseite
 dachverband aufsicht bundesamt
-landesamt landeskriminalamt bundeskriminalamt kriminalpolizei wetterdienst
+landesamt landeskriminalamt bundeskriminalamt kriminalpolizei wetterdienst krankenhaus spital
 """
     )
 )

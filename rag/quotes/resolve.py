@@ -274,6 +274,8 @@ class Resolver:
                 return Speaker(None, None, "unknown")
             if genitive and not self._names_person(source):
                 return _organisation(source, genitive)  # "Aussendung des Wiener Zoos"
+            if genitive == "des":  # "einer Erklärung des Finanzministers"
+                source = [_role_of_genitive(w) for w in source]
             if len(source) == 1 and source[0] not in self.by_surname and is_name_word(source[0]):
                 return Speaker(source[0], None, "institution")  # "Angaben aus Moskau"
             return self.resolve(source, offset, plural)
@@ -542,13 +544,20 @@ def _organisation(words: list[str], genitive: str) -> Speaker:
         return Speaker(None, None, "unknown")
     if genitive == "des":
         words = words[:-1] + [_strip_genitive(words[-1])]
-    if len(names) == 1 and not (names[0].isupper() or is_institution_word(words[-1])):
-        # "der Entwickler", "der Grünen", "des englischen Schriftstellers": a kind of
-        # group or person, not a named organisation
+    # "der Entwickler", "der Grünen" (a plural), "des englischen Schriftstellers": a kind
+    # of group or person, not a named organisation; "der Küstenwache" is one
+    unnamed = genitive == "des" or names[0].endswith(("en", "er"))
+    if len(names) == 1 and unnamed and not (names[0].isupper() or is_institution_word(words[-1])):
         return Speaker(None, None, "unknown")
     if _generic_medium(words):
         return Speaker(None, None, "unknown")
     return Speaker(" ".join(words), None, "institution")
+
+
+def _role_of_genitive(word: str) -> str:
+    """'Finanzministers' -> 'Finanzminister'; other words unchanged."""
+    bare = _strip_genitive(word)
+    return bare if bare != word and is_role_word(bare) else word
 
 
 def _strip_genitive(word: str) -> str:
