@@ -12,18 +12,27 @@ a `Speaker` (name, role, kind, aliases):
   with the only full name starting with it ("Ban" -> "Ban Ki-moon");
 - names keep their particles: "Thomas de Maizière", "Ursula von der Leyen";
 - a role noun ("der Kreml-Sprecher", "der Minister") goes to the nearest earlier person
-  whose role ends in it ("Finanzminister"), else to the nearest earlier person;
+  whose role ends in it ("Finanzminister"), else to the nearest earlier person, else
+  (a role in the lead, before any name) to the next person named with that role;
 - "er" goes to the nearest person named before; "sie" to the nearest woman named within
   about three sentences, else the nearest person; "sie" with a plural verb ("sagten") is
-  a group and stays unresolved;
+  a group and stays unresolved. A nearest person named after a preposition ("mit
+  Putin") yields to a full name that opens the same sentence (its subject);
 - institutions ("die Polizei", "das Innenministerium", "dpa", "nach Kreml-Angaben",
-  "die Zeitschrift „Billboard“") keep their own name as speaker, kind "institution";
-- anything else ("Experten", "einem Medienbericht") keeps its mention, speaker None.
+  "die Zeitschrift „Billboard“") keep their own name as speaker, kind "institution"; so
+  do countries and capitals ("Moskau warnte"), names with a legal form ("… GmbH") and
+  companies (a short list, or "Apple" where the article writes "Apple-Chef");
+- a document ("einer Aussendung des Wiener Zoos") is its issuer's when a named
+  organisation or a person follows "des"/"der", else nobody's;
+- anything else ("Experten", "einem Medienbericht", "die Zeitung") keeps its mention,
+  speaker None.
 
 Shortcuts: a person is a run of two or more capitalised words that are neither common
 function words, role or institution nouns, nor nouns the article writes after an article
 ("Dmitri Peskow"), or a single such word where a speech verb needs a subject ("Putin hob
-hervor"). Gender comes from the role noun ("-in", "Frau") or a short list of common first
+hervor"); a place or a genitive of a word the article uses alone ("Gents Defensive") is
+not the start of a name. The subject of a sentence is guessed by position only (a full
+name at its start). Gender comes from the role noun ("-in", "Frau") or a short list of common first
 names. Nothing is learned; what the rules cannot tell stays unresolved, not guessed.
 """
 
