@@ -522,3 +522,23 @@ def test_a_document_of_a_named_person_or_organisation_is_theirs():
     assert (s.speaker, s.kind) == ("Küstenwache", "institution")
     (s,) = extract("Die Lage sei ernst, hieß es in einer Aussendung des Landespressedienstes.")
     assert (s.speaker, s.kind) == ("Landespressedienst", "institution")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "speaker", "role"),
+    [
+        (
+            "„Wir stehen hinter ihm“, sagte Abwehrstütze Jerome Boateng.",
+            "Jerome Boateng",
+            "Abwehrstütze",
+        ),
+        (
+            "Die Dissidentin Miriam Leiva sagte, sie sei bedroht worden.",
+            "Miriam Leiva",
+            "Dissidentin",
+        ),
+    ],
+)
+def test_a_word_before_a_known_first_name_is_a_role_not_part_of_the_name(sentence, speaker, role):
+    (s,) = extract(sentence)
+    assert (s.speaker, s.role) == (speaker, role)

@@ -206,6 +206,8 @@ class Resolver:
                 start += 1  # "Österreich Johanna Mikl-Leitner", "Gents Defensive"
             if j - start >= 2 and self._is_name_run(start, j):
                 role = words[start - 1] if start > 0 and is_role_word(words[start - 1]) else None
+                if _descriptor_first(words[start:j]):  # "Dissidentin Miriam Leiva"
+                    role, start = words[start], start + 1
                 person = self._person(" ".join(words[start:j]), role, _gender(words[start], role))
                 self.seen.append((tokens[start][0], person))
             i = max(j, i + 1)
@@ -305,6 +307,9 @@ class Resolver:
             if is_role_word(w) or w in _TITLES:
                 role_end = k + 1
         name_words = _name_run(words[role_end:])
+        if _descriptor_first(name_words):  # "Abwehrstütze Jerome Boateng"
+            role_end += 1
+            name_words = name_words[1:]
         role = _role_text(words[:role_end])
         if name_words:
             if _generic_medium(words):  # "die Zeitung", "das Nachrichtenmagazin"
@@ -627,6 +632,22 @@ def _starts_name(words: list[str], i: int) -> bool:
     )
 
 
+def _descriptor_first(run: list[str]) -> bool:
+    """Whether the first of 3+ name words describes the person named by the rest: the
+    second is a known first name and the first is not ("Dissidentin Miriam Leiva",
+    "Vikings-Chefcoach Chris Calaycay")."""
+    return (
+        len(run) >= 3
+        and _is_first_name(run[1])
+        and not _is_first_name(run[0])
+        and run[0] not in NAME_PARTICLES
+    )
+
+
+def _is_first_name(word: str) -> bool:
+    return word in _MALE_FIRST_NAMES or word in _FEMALE_FIRST_NAMES
+
+
 def _after_adjective(words: list[str], i: int) -> bool:
     """Whether words[i] follows an inflected adjective ("des überragenden Julian")."""
     before = words[i - 1]
@@ -697,6 +718,7 @@ Wladimir Wolfgang Wolodymyr Recep Tayyip Ahmet Mohammed Ali Benjamin Barack Geor
 Sebastian Herbert Norbert Reinhold Reinhard Friedrich-Wilhelm Heinz-Christian Karl-Heinz
 Julian Felix Florian Fabian Simon Jonas Leon Moritz Niklas Tim Tom Marco Mario Marcel
 Dominik Patrick Kevin Dennis Marc Mark Toni Manuel Mats Mesut Jerome Ilkay Emre Hakan
+Chris Gustavo Pedro Carlos Juan José Luis Antonio Giuseppe Marco Pierre Jean François
 """
     )
 )
@@ -709,6 +731,7 @@ Katharina Kathrin Kristina Laura Lisa Maria Marie Marine Martina Monika Nadja Ni
 Petra Renate Sabine Sahra Sandra Sarah Silke Simone Sophie Susanne Svenja Theresa Ulla
 Ulrike Ursula Yvonne Hillary Kamala Giorgia Alice Manuela Nancy Pamela Sigrid Irmgard
 Christiane Katja Anja Tanja Sonja Jutta Gisela Elke Heike Marion Carmen Beatrix Verena
+Miriam Lena Hannah Emma Mia Lea Jana Nina Eva-Maria Isabelle Catherine Marianne
 """
     )
 )
