@@ -1,11 +1,13 @@
-"""`python -m rag stats|config|ask|eval`: look into the index, see the settings, ask a
-question, measure retrieval.
+"""`python -m rag stats|config|ask|quotes|speakers|eval|eval-quotes`: look into the index,
+see the settings, ask a question, find who said what, measure retrieval and the statement
+extractor.
 
 Each subcommand lives in a module with `configure(subparsers)`, which adds its parser and
 sets `run(args, settings) -> exit code`; heavy imports stay inside `run`. The library's
-own commands are in `rag/commands/`. `eval` is the one exception to "rag imports neither
-ingest nor the edges": it lives in the edge package `evaluation` (which uses ingest) and
-is dispatched from here only so that `python -m rag eval` stays the command.
+own commands are in `rag/commands/`. `eval` and `eval-quotes` are the exceptions to "rag
+imports neither ingest nor the edges": they live in the edge package `evaluation` (which
+uses ingest) and are dispatched from here only so that `python -m rag eval` stays the
+command.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
             "examples:\n"
             "  python -m rag stats --json\n"
             '  python -m rag ask "What did Peskow say about NATO troops?"\n'
+            '  python -m rag quotes Peskow --about "NATO troops" --json\n'
+            "  python -m rag speakers\n"
             "  python -m rag eval path/to/xquad --json"
         ),
     )
