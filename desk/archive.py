@@ -12,8 +12,8 @@ kilobytes. Every title, outlet and file name is shown through `rag.ui.safe_markd
 links are only plain http(s) URLs (`rag.ui.source_link`).
 
 After a change from this process the shared caches are dropped
-(`desk.resources.forget_content`) and the retriever's keyword index is rebuilt, so the
-chat answers from the new content at once.
+(`desk.resources.forget_content`) and the retriever follows the index's new state, so
+the chat answers from the new content at once.
 
 Shortcut: one action at a time per process (`desk.resources.refresh_lock`); a second tab
 is told to try again instead of waiting.
@@ -493,7 +493,7 @@ def _removal_message(settings: Settings, key: str) -> None:
 
 
 def _after_change(key: str) -> None:
-    """Make every view see the change now: drop cached content, rebuild the keyword index."""
+    """Make every view see the change now: drop cached content, follow the index's writes."""
     forget_content()
     _listing.clear()
     shared_assistant(key).retriever.refresh()

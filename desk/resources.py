@@ -45,7 +45,7 @@ def shared_assistant(key: str):
     from rag.text import sentence_spans
 
     assistant = Assistant.from_settings(settings_of(key), index=shared_index(key))
-    # Pay the one-time costs now rather than on the first question: the keyword index,
+    # Pay the one-time costs now rather than on the first question: opening the index,
     # the model's first forward pass, the sentence splitter's rules.
     assistant.retriever.refresh()
     assistant.embedder.encode_queries(["warm-up"])
