@@ -439,6 +439,14 @@ class KeywordIndex:
             return set()
         return {(a, v) for a, v in con.execute("SELECT article_id, version FROM article")}
 
+    def version_count(self) -> int:
+        """How many complete versions the index holds (a cheap check that it is in step
+        with the article records; see rag.store `Index.reconcile`)."""
+        con = self._db or self._articles()
+        if con is None:
+            return 0
+        return int(con.execute("SELECT count(*) FROM article").fetchone()[0])
+
     def entries(self) -> dict[tuple[str, str], list[str]]:
         """Chunk ids per (article id, version) of the complete versions (a full scan, for
         consistency checks)."""
@@ -578,6 +586,33 @@ class KeywordIndex:
         held = set(best.terms)
         found = sum(w for t, w in weights.items() if t in held)
         return found / total if total > 0 else 0.0
+
+    def chunks_by_day(
+        self, date_from: int = 0, date_to: int = 0, sources: Sequence[str] = ()
+    ) -> tuple[int, dict[int, int]] | None:
+        """(all chunks, {YYYYMMDD: chunks} of the article versions inside the filters), from
+        the article table without a scan of the chunks; None without an article table.
+
+        The same filter rule as `search`: an upper bound leaves out unknown dates (0).
+        Versions being replaced are counted until their rows go, so it is an estimate
+        of what a filter keeps, not a promise.
+        """
+        con = self._articles()
+        if con is None:
+            return None
+        sql, args = "SELECT date_int, sum(n_chunks) FROM article WHERE 1", []
+        if date_from or date_to:
+            sql += " AND date_int >= ?"
+            args.append(date_from or 1)
+        if date_to:
+            sql += " AND date_int <= ?"
+            args.append(date_to)
+        if sources:
+            sql += f" AND source IN ({','.join('?' * len(sources))})"
+            args.extend(sources)
+        days = {int(d or 0): int(n or 0) for d, n in con.execute(sql + " GROUP BY date_int", args)}
+        total = int(self._meta(con, "chunks") or 0)
+        return total, days
 
     def summary(self) -> Summary | None:
         """Counts, date range and sources from the article table; None without an index."""
