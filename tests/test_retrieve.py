@@ -238,3 +238,148 @@ def test_unloadable_reranker_warns_once_and_search_goes_on(retriever, tmp_path):
     assert "rerank" not in first[0].scores
     messages = [str(w.message) for w in caught if "Reranker" in str(w.message)]
     assert len(messages) == 1 and "RAG_RERANKER_MODEL" in messages[0]
+
+
+# --- filtered dense search: post-filtered unfiltered query vs Chroma's filtered query ---
+
+_OUTLETS = ("Kurier", "ORF", "Der Standard")
+_TOPICS = (
+    "Die Gemeinde beschloss ein neues Budget für Schulen und Kindergärten.",
+    "Der Fußballverein gewann das Derby nach einem späten Elfmeter.",
+    "Die Notenbank ließ den Leitzins unverändert und warnte vor der Inflation.",
+    "Ein Sturm deckte Dächer ab und legte den Bahnverkehr im Westen lahm.",
+    "Die Regierung stellte ein Paket gegen die Teuerung bei Energie vor.",
+    "Forscher entdeckten in den Alpen eine bisher unbekannte Käferart.",
+)
+
+
+def _spread_articles() -> list[Article]:
+    """36 articles over 2016-2025, three outlets, the last three without a date."""
+    out = []
+    for i in range(36):
+        undated = i >= 33
+        out.append(
+            Article(
+                id=f"meldung-{i:02d}.txt",
+                title=f"Meldung {i}",
+                date=None if undated else f"{2016 + i % 10}-{1 + i % 12:02d}-{1 + i % 27:02d}",
+                source=_OUTLETS[i % 3],
+                text=f"{_TOPICS[i % len(_TOPICS)]} Das berichtete die Redaktion in Folge {i}. "
+                f"{_TOPICS[(i * 5 + 1) % len(_TOPICS)]}",
+            )
+        )
+    return out
+
+
+@pytest.fixture(scope="module")
+def spread(tmp_path_factory, embedder):
+    from rag.settings import Settings
+
+    settings = Settings(_env_file=None, index_dir=tmp_path_factory.mktemp("spread-index"))
+    return Retriever(settings, _sync(settings, embedder, _spread_articles()), embedder)
+
+
+def _filtered_truth(retriever, qvec, filters, n):
+    """Chroma's own filtered query: the ids the dense signal must give."""
+    got = retriever.index.chunks.query(
+        query_embeddings=[qvec.tolist()], n_results=n, where=filters.where(), include=[]
+    )
+    return got["ids"][0]
+
+
+def _dense_pool(retriever, qvec, filters, monkeypatch):
+    """Run the dense signal and record which Chroma queries it made."""
+    from rag import retrieve
+
+    calls = []
+    original = retrieve.Retriever._query
+
+    def spy(self, qvec_, n, where):
+        calls.append((n, where))
+        return original(self, qvec_, n, where)
+
+    monkeypatch.setattr(retrieve.Retriever, "_query", spy)
+    pool = {}
+    retriever._dense(qvec, filters, pool)
+    return pool, calls
+
+
+FILTERS = [
+    pytest.param(Filters(date_from="2016-01-01", date_to="2024-12-31"), "wide", id="wide-range"),
+    pytest.param(Filters(date_from="2019-01-01", date_to="2019-12-31"), "narrow", id="one-year"),
+    pytest.param(Filters(date_from="2018-01-01"), "wide", id="from-only"),
+    pytest.param(Filters(date_to="2030-12-31"), "wide", id="until-only-excludes-undated"),
+    pytest.param(Filters(sources=("ORF", "Kurier")), "wide", id="two-outlets"),
+    pytest.param(Filters(sources=("ORF",), date_from="2021-01-01"), "narrow", id="outlet+dates"),
+]
+
+
+@pytest.mark.parametrize("filters, path", FILTERS)
+def test_filtered_dense_search_equals_chromas_filtered_query(spread, filters, path, monkeypatch):
+    from rag import retrieve
+
+    monkeypatch.setattr(retrieve, "CANDIDATES", 4)
+    monkeypatch.setattr(retrieve, "MAX_UNFILTERED", 12)  # 4 / share * 1.3 <= 12: share >= 0.43
+    qvec = spread.encode_query("Wie reagierte die Notenbank auf die Inflation?")
+    pool, calls = _dense_pool(spread, qvec, filters, monkeypatch)
+    assert list(pool) == _filtered_truth(spread, qvec, filters, 4)
+    assert all(filters.admits({"date_int": _day(p), "source": p.source}) for p in pool.values())
+    if path == "wide":
+        assert calls[0][1] is None  # asked without the filter, checked in Python
+    else:
+        assert len(calls) == 1 and "$in" in str(calls[0][1])  # the days that have articles
+
+
+def _day(p: Passage) -> int:
+    from rag.schema import date_to_int
+
+    return date_to_int(p.date)
+
+
+def test_an_end_date_leaves_out_undated_articles_on_every_path(spread, monkeypatch):
+    from rag import retrieve
+
+    filters = Filters(date_to="2030-12-31")
+    qvec = spread.encode_query("Die Redaktion berichtete")
+    for limit in (10_000, 1):  # unfiltered + check in Python, then Chroma's filter
+        monkeypatch.setattr(retrieve, "MAX_UNFILTERED", limit)
+        hits = spread.search("Die Redaktion berichtete", k=40, filters=filters, query_vector=qvec)
+        assert hits and all(h.date for h in hits)
+        assert not {"meldung-33.txt", "meldung-34.txt", "meldung-35.txt"} & {
+            h.article_id for h in hits
+        }
+    assert any(h.date is None or h.date == "" for h in spread.search("Folge 34", k=40))
+
+
+def test_a_short_post_filter_falls_back_to_chromas_filtered_query(spread, monkeypatch):
+    from rag import retrieve
+
+    monkeypatch.setattr(retrieve, "CANDIDATES", 4)
+    monkeypatch.setattr(retrieve, "OVERSAMPLE", 0.3)  # too few unfiltered results to fill 4
+    filters = Filters(sources=("ORF", "Kurier"))
+    qvec = spread.encode_query("Sturm Dächer Bahnverkehr")
+    pool, calls = _dense_pool(spread, qvec, filters, monkeypatch)
+    assert [where is None for _n, where in calls] == [True, False]
+    assert list(pool) == _filtered_truth(spread, qvec, filters, 4)
+
+
+def test_a_filter_nothing_passes_gives_no_dense_candidates(spread, monkeypatch):
+    qvec = spread.encode_query("Notenbank")
+    pool, calls = _dense_pool(spread, qvec, Filters(sources=("Nirgendwo",)), monkeypatch)
+    assert pool == {} and calls == []
+
+
+def test_without_a_keyword_index_the_filter_goes_to_chroma(spread, monkeypatch):
+    monkeypatch.setattr(type(spread.index), "side", lambda self, name: None)
+    filters = Filters(date_from="2016-01-01", date_to="2024-12-31")
+    qvec = spread.encode_query("Fußball Derby")
+    pool, calls = _dense_pool(spread, qvec, filters, monkeypatch)
+    assert calls == [(50, filters.where())]
+    assert set(pool) == set(_filtered_truth(spread, qvec, filters, 50))
+
+
+def test_a_start_date_makes_the_unknown_date_clause_unnecessary():
+    assert Filters(date_from="2020-01-01", date_to="2020-12-31").where() == {
+        "$and": [{"date_int": {"$gte": 20200101}}, {"date_int": {"$lte": 20201231}}]
+    }
+    assert {"date_int": {"$gt": 0}} in Filters(date_to="2020-12-31").where()["$and"]
