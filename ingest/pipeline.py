@@ -239,8 +239,15 @@ def run_ingest(
         if progress:
             progress(len(files), len(files), "")
 
+    scope = _Prefixes(roots)
+    failed = [_Prefixes(())]  # of `unreadable`, rebuilt when reading adds to it
+
     def in_scope(record: ArticleRecord) -> bool:
-        return _under(record.path, roots) and not _under(record.path, unreadable)
+        if not scope.holds(record.path):
+            return False
+        if len(failed[0].names) != len(unreadable):
+            failed[0] = _Prefixes(unreadable)
+        return not failed[0].holds(record.path)
 
     return sync_articles(
         articles,
@@ -455,8 +462,15 @@ def _consider(article, records, groups, text_owner, seen, summary, writer, setti
         writer.add(item)
 
 
-def _under(path: str, roots: list[Path]) -> bool:
-    if not path:
-        return False
-    p = Path(path)
-    return any(p == root or root in p.parents for root in roots)
+class _Prefixes:
+    """Paths at or under any of `roots`, by string comparison (stored paths are resolved
+    and absolute, see `stored_path`): cheap enough to ask for every record of a large
+    index. A record path equals a root, or starts with a root and a separator."""
+
+    def __init__(self, roots: Iterable[Path]) -> None:
+        self.names = [str(r) for r in roots]
+        self.exact = frozenset(self.names)
+        self.prefixes = tuple(n if n.endswith("/") else f"{n}/" for n in self.names)
+
+    def holds(self, path: str) -> bool:
+        return bool(path) and (path in self.exact or path.startswith(self.prefixes))

@@ -6,6 +6,13 @@ record exists *and* all `n_chunks` chunks of the same content version are presen
 makes every ingest step safe to kill. Article records carry the cleaned full text,
 so the UI can show an article around a cited passage.
 
+That repair scans every chunk and side index, so it runs only when needed: a writer sets
+a dirty mark in the chunk collection's metadata before its first write and clears it
+when it has finished (`begin_write`, `mark_refreshed`; a remove on its own clears it
+itself). A writer killed in between leaves the mark and the next `reconcile()` scans; on
+a clean index it reads the records and checks cheap counts instead, so a refresh costs
+what it writes, not what the index holds.
+
 The chunk collection's metadata records the embedding model and dimension that built
 it; opening it with another model raises `ModelMismatch`, naming the fix.
 
@@ -40,6 +47,10 @@ DIM_KEY = "embedding_dim"
 REFRESH_KEY = "last_refresh"
 GENERATION_KEY = "generation"  # random per refresh: two refreshes in one second still differ
 ROOTS_KEY = "roots"  # JSON list of the corpus folders and files ingests read
+# "1" from a writer's first write until it has finished everything it wrote, "0" after:
+# `reconcile()` scans the whole index only when it is not "0" (a writer was killed, or
+# the index predates the mark). See `Index.begin_write`.
+DIRTY_KEY = "writing"
 # A rebuild writes collections "<name>.g<6 hex>" (+ ARTICLES_SUFFIX) and then points the
 # collection "<name>-pointer" at them (metadata SERVING_KEY); no pointer = "<name>" itself.
 POINTER_SUFFIX = "-pointer"
@@ -225,6 +236,7 @@ class Index:
         self._articles = None
         self._sidecars: list[sidecar.Sidecar] | None = None
         self._lock = threading.Lock()
+        self._marked = False  # this object set the dirty mark and has not cleared it
         self._seen = self._disk_state()
         self.current = f"{self.name}.g{generation}" if generation else self._serving()
 
@@ -437,12 +449,32 @@ class Index:
             self._set_meta(**{MODEL_KEY: model_id, DIM_KEY: dimension})
 
     def mark_refreshed(self) -> None:
+        """A writer finished everything it wrote: note the time and clear the dirty mark
+        (one metadata write)."""
         self._set_meta(
             **{
                 REFRESH_KEY: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 GENERATION_KEY: uuid.uuid4().hex,
+                DIRTY_KEY: "0",
             }
         )
+        self._marked = False
+
+    # --- the dirty mark ------------------------------------------------------
+    def begin_write(self) -> None:
+        """Set the dirty mark before this writer's first write (once per writer).
+
+        Every writing method calls this first; `mark_refreshed` clears the mark when the
+        writer (an ingest run, the archive view's remove) has finished. A writer killed
+        in between leaves the mark set, and the next `reconcile()` scans and repairs.
+        """
+        if not self._marked:
+            self._set_meta(**{DIRTY_KEY: "1"})
+            self._marked = True
+
+    def is_clean(self) -> bool:
+        """True when the last writer finished everything it wrote (no repair needed)."""
+        return self._meta().get(DIRTY_KEY) == "0"
 
     # --- reading -------------------------------------------------------------
     def _scan(self, collection, include: list[str], where: dict | None = None) -> Iterator[tuple]:
@@ -607,6 +639,7 @@ class Index:
             versions.append(sidecar.ArticleVersion(article, version, chunk_ids, spans, metas))
         if not ids:
             return 0
+        self.begin_write()
         stacked = np.vstack(vectors)
         for lo in range(0, len(ids), _WRITE_BATCH):
             hi = lo + _WRITE_BATCH
@@ -634,6 +667,9 @@ class Index:
 
     def delete_chunks(self, ids: Sequence[str]) -> None:
         """Delete chunks by id (their side entries are deleted by `delete_versions`)."""
+        if not ids:
+            return
+        self.begin_write()
         for lo in range(0, len(ids), _WRITE_BATCH):
             self.chunks.delete(ids=list(ids[lo : lo + _WRITE_BATCH]))
         self._wrote()
@@ -643,11 +679,15 @@ class Index:
         entries, then their chunks. `groups` maps (article id, version) to chunk ids."""
         if not groups:
             return
+        self.begin_write()
         for side in self.sidecars:
             side.delete(list(groups))
         self.delete_chunks([cid for ids in groups.values() for cid in ids])
 
     def delete_records(self, article_ids: Sequence[str]) -> None:
+        if not article_ids:
+            return
+        self.begin_write()
         for lo in range(0, len(article_ids), _WRITE_BATCH):
             self.articles.delete(ids=list(article_ids[lo : lo + _WRITE_BATCH]))
         self._wrote()
@@ -656,13 +696,20 @@ class Index:
         self, article_id: str, chunk_ids: Sequence[str], version: str | None = None
     ) -> None:
         """Side entries and chunks first, the record last, so a kill never leaves searchable
-        entries without a record. `version` is the record's (looked up when not given)."""
+        entries without a record. `version` is the record's (looked up when not given).
+
+        A remove on a clean index (the archive view's) clears the dirty mark when it is
+        done; one inside a larger write (an ingest run) leaves it to that writer."""
+        on_its_own = not self._marked and self.is_clean()
         if version is None:
             got = self.articles.get(ids=[article_id], include=["metadatas"])
             metas = [m for m in got["metadatas"] if m is not None]
             version = str(metas[0].get(schema.VERSION, "")) if metas else ""
         self.delete_versions({(article_id, version): chunk_ids})
         self.delete_records([article_id])
+        if on_its_own:
+            self._set_meta(**{DIRTY_KEY: "0"})
+            self._marked = False
 
     def reconcile(
         self, embed: sidecar.Embed | None = None
@@ -672,7 +719,20 @@ class Index:
         this index is back-filled). `embed` is passed to side indexes that need vectors.
 
         Returns (records, chunk groups, number of chunks removed) as they are afterwards.
+
+        The full scan of chunks and side indexes runs only when needed: when the dirty
+        mark is not cleared (a writer was killed, or the index predates the mark), or when
+        cheap counts disagree (chunks against the records' n_chunks, each side index's
+        complete versions against the records: a side index new to this index, or
+        versions a side index could not write). Otherwise the records are read and the
+        chunk ids derived from them (`schema.chunk_id`), as every committed version has
+        exactly its n_chunks chunks.
         """
+        if self.is_clean():
+            quick = self._clean_state()
+            if quick is not None:
+                return quick
+        was_marked = self._marked
         records = self.records()
         groups = self.chunk_versions()
         removed = 0
@@ -695,7 +755,28 @@ class Index:
                 del records[aid]
         for side in self.sidecars:
             self._repair(side, records, groups, embed)
+        if not was_marked:  # repaired, and this writer has nothing else in flight yet
+            self._set_meta(**{DIRTY_KEY: "0"})
+            self._marked = False
         return records, groups, removed
+
+    def _clean_state(
+        self,
+    ) -> tuple[dict[str, ArticleRecord], dict[tuple[str, str], list[str]], int] | None:
+        """`reconcile()`'s result without a scan of chunks or side indexes, or None when a
+        cheap count says the index is not in step (then the full scan decides)."""
+        records = self.records()
+        if sum(r.n_chunks for r in records.values()) != self.chunks.count():
+            return None
+        for side in self.sidecars:
+            count = getattr(side, "version_count", None)
+            if count is None or count() != len(records):
+                return None
+        groups = {
+            (aid, rec.version): [schema.chunk_id(aid, rec.version, i) for i in range(rec.n_chunks)]
+            for aid, rec in records.items()
+        }
+        return records, groups, 0
 
     def _repair(self, side, records, groups, embed) -> None:
         """Delete a side index's entries of versions no record names; write the committed
@@ -703,9 +784,11 @@ class Index:
         held = side.versions()
         committed = {(aid, rec.version) for aid, rec in records.items()}
         stale = sorted(held - committed)
+        missing = sorted(committed - held)
+        if stale or missing:
+            self.begin_write()
         if stale:
             side.delete(stale)
-        missing = sorted(committed - held)
         for lo in range(0, len(missing), _REPAIR_BATCH):
             batch = missing[lo : lo + _REPAIR_BATCH]
             got = self.articles.get(

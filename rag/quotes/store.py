@@ -7,8 +7,10 @@ article version. `write()` runs the extractor (`rag.quotes.extract.extract`) on 
 article text, writes the version's statements and then its marker; the marker is what
 `versions()` reports, so a version counts as complete only when all its statements are
 in, and an article with no statement at all is complete too. `delete()` removes the
-marker first, then the statements. The store calls both before it writes or deletes the
-article record, and `reconcile()` re-writes whatever a killed run left incomplete.
+marker first, then the statements, by id (the marker holds the number of statements;
+only a version without a marker, left by a killed write, is looked for by a scan). The
+store calls both before it writes or deletes the article record, and `reconcile()`
+re-writes whatever a killed run left incomplete.
 
 Readers keep a statement only when its article's record names the statement's version
 (`committed`), like the chunk search does, and check that its text is still the
@@ -303,7 +305,9 @@ class StatementIndex:
         if not items:
             return
         col = self.collection()
-        self._delete_rows(col, [(i.article.id, i.version) for i in items])
+        # Only a version written before (another recipe) has rows to replace; rows of a
+        # killed write of the same version are overwritten (statement ids are stable).
+        self._delete_rows(col, [(i.article.id, i.version) for i in items], scan=False)
         ids, texts, metas, done = [], [], [], []
         for item in items:
             try:
@@ -357,6 +361,15 @@ class StatementIndex:
         self._delete_rows(col, keys)
         self.index._wrote()
 
+    def version_count(self) -> int:
+        """How many complete versions of the current recipe the index holds (ids only,
+        no scan of the statements; see rag.store `Index.reconcile`)."""
+        col = self.collection(create=False)
+        if col is None:
+            return 0
+        clause = {"$and": [{ROW: MARKER}, {RECIPE: recipe()}]}
+        return len(col.get(where=clause, include=[])["ids"])
+
     def versions(self) -> set[tuple[str, str]]:
         """(article id, version) of every complete version (those with a marker), made by
         the current recipe: others count as missing and are written again."""
@@ -402,18 +415,45 @@ class StatementIndex:
         return [s for s in found if s.version and versions.get(s.article_id) == s.version]
 
     # --- helpers -----------------------------------------------------------------------
-    def _delete_rows(self, col, keys: Sequence[tuple[str, str]]) -> None:
+    def _delete_rows(self, col, keys: Sequence[tuple[str, str]], scan: bool = True) -> None:
+        """Delete the rows of these versions: markers first, then statements, each in
+        batched deletes by id. A version's marker says how many statements it has, so
+        their ids are known; versions without a marker (a killed write) are found with a
+        filtered scan when `scan`, and have nothing to delete otherwise."""
+        wanted = sorted(set(keys))
+        markers, rows, unmarked = [], [], []
+        for lo in range(0, len(wanted), _WRITE_BATCH):
+            batch = wanted[lo : lo + _WRITE_BATCH]
+            got = col.get(ids=[marker_id(*k) for k in batch], include=["metadatas"])
+            found = {
+                (str(m[schema.ARTICLE_ID]), str(m[schema.VERSION])): (i, int(m[N_STATEMENTS]))
+                for i, m in zip(got["ids"], got["metadatas"], strict=True)
+                if m is not None
+            }
+            for key in batch:
+                if key in found:
+                    marker, n = found[key]
+                    markers.append(marker)
+                    rows += [statement_id(*key, k) for k in range(n)]
+                else:
+                    unmarked.append(key)
+        if scan and unmarked:
+            rows += self._unmarked_rows(col, unmarked)
+        for ids in (markers, rows):
+            for lo in range(0, len(ids), _WRITE_BATCH):
+                col.delete(ids=ids[lo : lo + _WRITE_BATCH])
+
+    def _unmarked_rows(self, col, keys: Sequence[tuple[str, str]]) -> list[str]:
+        """Ids of the statement rows of these versions, by a filtered scan per batch."""
         wanted = set(keys)
         article_ids = sorted({aid for aid, _ in wanted})
-        markers, rows = [], []
+        out = []
         for lo in range(0, len(article_ids), _WRITE_BATCH):
             clause = {schema.ARTICLE_ID: {"$in": article_ids[lo : lo + _WRITE_BATCH]}}
             for _id, _doc, meta in _scan(col, clause, documents=False):
                 if (str(meta[schema.ARTICLE_ID]), str(meta.get(schema.VERSION))) in wanted:
-                    (markers if meta.get(ROW) == MARKER else rows).append(_id)
-        for ids in (markers, rows):
-            for lo in range(0, len(ids), _WRITE_BATCH):
-                col.delete(ids=ids[lo : lo + _WRITE_BATCH])
+                    out.append(_id)
+        return out
 
     def _unit_vector(self, vectors: np.ndarray | None, embed: Embed | None) -> np.ndarray:
         """A constant unit vector of the collection's dimension, for marker rows."""
