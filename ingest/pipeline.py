@@ -416,6 +416,7 @@ def _write(
             if aid in seen or not in_scope(rec):
                 continue
             if not dry_run:
+                index.begin_write()  # once: the removes are part of this run's write
                 index.remove_article(aid, groups.get((aid, rec.version), []), rec.version)
             summary.removed.append(aid)
     if not dry_run:

@@ -226,3 +226,18 @@ def test_folder_scope_compares_whole_path_components():
     assert not scope.holds("")
     assert _Prefixes([Path("/")]).holds("/anything/at/all.txt")
     assert not _Prefixes([]).holds("/data/corpus/a.txt")
+
+
+def test_a_run_that_only_removes_ends_clean_and_consistent(news, make_settings, embedder):
+    settings = make_settings()
+    run_ingest([news], settings, embedder=embedder)
+    (news / "graz.txt").unlink()
+    summary = run_ingest([news], settings, embedder=embedder)
+    assert summary.removed == ["graz.txt"] and _mark(settings) == "0"
+    index = Index(settings)
+    assert_consistent(index)
+    assert (
+        _statement_versions(index)
+        == _committed(index)
+        == {("linz.txt", index.records()["linz.txt"].version)}
+    )
