@@ -614,6 +614,24 @@ class KeywordIndex:
         total = int(self._meta(con, "chunks") or 0)
         return total, days
 
+    def article_rows(self, article_ids: Sequence[str]) -> dict[str, list[tuple[str, int, str]]]:
+        """(version, date_int, source) of every complete version of these articles."""
+        con = self._articles()
+        ids = sorted(set(article_ids))
+        if con is None or not ids:
+            return {}
+        out: dict[str, list[tuple[str, int, str]]] = {}
+        for start in range(0, len(ids), 900):  # within SQLite's limit of bound values
+            part = ids[start : start + 900]
+            rows = con.execute(
+                "SELECT article_id, version, date_int, source FROM article "
+                f"WHERE article_id IN ({','.join('?' * len(part))})",
+                part,
+            )
+            for aid, version, day, source in rows:
+                out.setdefault(aid, []).append((version, int(day or 0), source or ""))
+        return out
+
     def summary(self) -> Summary | None:
         """Counts, date range and sources from the article table; None without an index."""
         con = self._articles()

@@ -5,8 +5,12 @@ Flow of `Retriever.search`:
 1. the index is reopened if another process wrote it (`Index.refresh()`); the persistent
    keyword index (rag/keyword.py, SQLite) sees every commit by itself, so nothing is
    rebuilt and opening costs the same at any corpus size;
-2. dense candidates come from the chunk collection (HNSW, with a `where` filter), keyword
-   candidates from BM25 in the keyword index (the same filter, inside its ranked query);
+2. dense candidates come from the chunk collection (HNSW), keyword candidates from BM25
+   in the keyword index (the filter inside its ranked query). Chroma's filtered query
+   costs in proportion to the rows each `where` clause matches (seconds for a year of a
+   200k-chunk archive), so a filter the keyword index's article table says keeps a large
+   share of the chunks is checked in Python on a larger unfiltered query, and a narrow
+   one goes to Chroma with its dates as the list of days that have articles (`_dense`);
 3. candidates are kept only if they belong to the committed version of their article:
    its record exists and names the chunk's version (a writer adds a version's chunks
    before its record and deletes the old version's chunks after it, so in between the
@@ -44,8 +48,8 @@ from rag.store import Index
 CANDIDATES = 50  # per signal; the fused pool is at most twice this
 # A filtered dense search asks Chroma without the filter for CANDIDATES / share * this
 # many, checking the filter on each, as long as that stays within MAX_UNFILTERED.
-OVERSAMPLE = 1.3
-MAX_UNFILTERED = 1000
+OVERSAMPLE = 1.5
+MAX_UNFILTERED = 3000
 MAX_DAYS = 4000  # a longer list of days goes to Chroma as a range instead
 SIGNALS = ("dense", "bm25")
 
@@ -120,6 +124,16 @@ class Filters:
             if day < max(lo, 1) or (hi and day > hi):
                 return False
         return not self.sources or meta.get(schema.SOURCE) in self.sources
+
+
+def _article_and_version(chunk_id: str) -> tuple[str, str]:
+    """(article id, start of the version) named by a chunk id (`schema.chunk_id`).
+
+    >>> _article_and_version("a#b.txt#3f9a0c1d2e4b-0002")
+    ('a#b.txt', '3f9a0c1d2e4b')
+    """
+    article_id, _, rest = chunk_id.rpartition("#")
+    return article_id, rest.rpartition("-")[0]
 
 
 class Retriever:
@@ -223,9 +237,8 @@ class Retriever:
             return
         wanted = math.ceil(CANDIDATES / share * OVERSAMPLE)
         if wanted <= MAX_UNFILTERED:
-            got = self._query(qvec, wanted, None)
-            inside = self._inside(got, filters)
-            if len(inside["ids"][0]) >= CANDIDATES:
+            inside = self._nearest_inside(qvec, wanted, filters)
+            if inside is not None:
                 self._add_dense(inside, pool)
                 return
         where = filters.where_days(days) if days and len(days) <= MAX_DAYS else filters.where()
@@ -253,16 +266,47 @@ class Retriever:
             include=["documents", "metadatas", "distances"],
         )
 
-    @staticmethod
-    def _inside(got: dict, filters: Filters) -> dict:
-        """The first CANDIDATES results of a query whose metadata is inside the filters."""
-        keep = [
-            i
-            for i, meta in enumerate(got["metadatas"][0])
+    def _nearest_inside(self, qvec: np.ndarray, n: int, filters: Filters) -> dict | None:
+        """The CANDIDATES nearest chunks inside the filters among the n nearest of all, as a
+        query result; None when fewer than CANDIDATES of them are inside.
+
+        Reading n chunks' metadata from Chroma costs far more than finding them, so the
+        filter is first checked on their articles' rows in the keyword index (the chunk
+        id names article and version), and only the chosen chunks are read, their own
+        metadata checked again.
+        """
+        got = self.index.chunks.query(
+            query_embeddings=[qvec.tolist()], n_results=n, include=["distances"]
+        )
+        ids, distances = got["ids"][0], got["distances"][0]
+        owners = [_article_and_version(cid) for cid in ids]
+        rows = self.index.side("keyword").article_rows([aid for aid, _v in owners])
+        chosen: dict[str, float] = {}
+        for cid, (aid, version), dist in zip(ids, owners, distances, strict=True):
+            if any(
+                v.startswith(version) and filters.admits({schema.DATE_INT: d, schema.SOURCE: s})
+                for v, d, s in rows.get(aid, ())
+            ):
+                chosen[cid] = dist
+                if len(chosen) == CANDIDATES:
+                    break
+        if len(chosen) < CANDIDATES:
+            return None
+        read = self.index.chunks.get(ids=list(chosen), include=["documents", "metadatas"])
+        found = {
+            cid: (text, meta)
+            for cid, text, meta in zip(
+                read["ids"], read["documents"], read["metadatas"], strict=True
+            )
             if meta is not None and filters.admits(meta)
-        ][:CANDIDATES]
-        keys = ("ids", "documents", "metadatas", "distances")
-        return {key: [[got[key][0][i] for i in keep]] for key in keys}
+        }
+        keep = [cid for cid in chosen if cid in found]  # nearest first
+        return {
+            "ids": [keep],
+            "documents": [[found[cid][0] for cid in keep]],
+            "metadatas": [[found[cid][1] for cid in keep]],
+            "distances": [[chosen[cid] for cid in keep]],
+        }
 
     @staticmethod
     def _add_dense(got: dict, pool: dict[str, Passage]) -> None:

@@ -288,17 +288,23 @@ def _filtered_truth(retriever, qvec, filters, n):
 
 
 def _dense_pool(retriever, qvec, filters, monkeypatch):
-    """Run the dense signal and record which Chroma queries it made."""
+    """Run the dense signal and record the Chroma queries it made: ("unfiltered", n) for a
+    query whose results are checked in Python, ("filtered", where) for Chroma's filter."""
     from rag import retrieve
 
     calls = []
-    original = retrieve.Retriever._query
+    query, nearest = retrieve.Retriever._query, retrieve.Retriever._nearest_inside
 
-    def spy(self, qvec_, n, where):
-        calls.append((n, where))
-        return original(self, qvec_, n, where)
+    def spy_query(self, qvec_, n, where):
+        calls.append(("filtered", where) if where is not None else ("unfiltered", n))
+        return query(self, qvec_, n, where)
 
-    monkeypatch.setattr(retrieve.Retriever, "_query", spy)
+    def spy_nearest(self, qvec_, n, filters_):
+        calls.append(("unfiltered", n))
+        return nearest(self, qvec_, n, filters_)
+
+    monkeypatch.setattr(retrieve.Retriever, "_query", spy_query)
+    monkeypatch.setattr(retrieve.Retriever, "_nearest_inside", spy_nearest)
     pool = {}
     retriever._dense(qvec, filters, pool)
     return pool, calls
@@ -309,7 +315,7 @@ FILTERS = [
     pytest.param(Filters(date_from="2019-01-01", date_to="2019-12-31"), "narrow", id="one-year"),
     pytest.param(Filters(date_from="2018-01-01"), "wide", id="from-only"),
     pytest.param(Filters(date_to="2030-12-31"), "wide", id="until-only-excludes-undated"),
-    pytest.param(Filters(sources=("ORF", "Kurier")), "wide", id="two-outlets"),
+    pytest.param(Filters(sources=("ORF", "Der Standard")), "wide", id="two-outlets"),
     pytest.param(Filters(sources=("ORF",), date_from="2021-01-01"), "narrow", id="outlet+dates"),
 ]
 
@@ -319,15 +325,17 @@ def test_filtered_dense_search_equals_chromas_filtered_query(spread, filters, pa
     from rag import retrieve
 
     monkeypatch.setattr(retrieve, "CANDIDATES", 4)
-    monkeypatch.setattr(retrieve, "MAX_UNFILTERED", 12)  # 4 / share * 1.3 <= 12: share >= 0.43
+    monkeypatch.setattr(retrieve, "MAX_UNFILTERED", 12)  # 4 / share * 1.5 <= 12: share >= 0.5
     qvec = spread.encode_query("Wie reagierte die Notenbank auf die Inflation?")
     pool, calls = _dense_pool(spread, qvec, filters, monkeypatch)
     assert list(pool) == _filtered_truth(spread, qvec, filters, 4)
     assert all(filters.admits({"date_int": _day(p), "source": p.source}) for p in pool.values())
     if path == "wide":
-        assert calls[0][1] is None  # asked without the filter, checked in Python
+        assert calls == [("unfiltered", calls[0][1])]  # checked in Python, no fallback
     else:
-        assert len(calls) == 1 and "$in" in str(calls[0][1])  # the days that have articles
+        assert len(calls) == 1 and calls[0][0] == "filtered"
+        if filters.date_range != (0, 0):
+            assert "$in" in str(calls[0][1])  # the days that have articles
 
 
 def _day(p: Passage) -> int:
@@ -359,7 +367,7 @@ def test_a_short_post_filter_falls_back_to_chromas_filtered_query(spread, monkey
     filters = Filters(sources=("ORF", "Kurier"))
     qvec = spread.encode_query("Sturm Dächer Bahnverkehr")
     pool, calls = _dense_pool(spread, qvec, filters, monkeypatch)
-    assert [where is None for _n, where in calls] == [True, False]
+    assert calls == [("unfiltered", 2), ("filtered", filters.where())]
     assert list(pool) == _filtered_truth(spread, qvec, filters, 4)
 
 
@@ -374,7 +382,7 @@ def test_without_a_keyword_index_the_filter_goes_to_chroma(spread, monkeypatch):
     filters = Filters(date_from="2016-01-01", date_to="2024-12-31")
     qvec = spread.encode_query("Fußball Derby")
     pool, calls = _dense_pool(spread, qvec, filters, monkeypatch)
-    assert calls == [(50, filters.where())]
+    assert calls == [("filtered", filters.where())]
     assert set(pool) == set(_filtered_truth(spread, qvec, filters, 50))
 
 
