@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -292,56 +293,10 @@ def sync_articles(
     remembered in the index (`Index.roots()`). `on_written(chunks)` follows the writing
     (for a rate and an ETA).
     """
-    if dry_run:
-        return _sync(
-            articles,
-            settings,
-            in_scope,
-            rebuild,
-            dry_run,
-            remove_missing,
-            index,
-            embedder,
-            roots,
-            on_written,
-        )
     from rag.lock import writer_lock
 
-    with writer_lock(settings, wait=wait, on_wait=on_wait):
-        return _sync(
-            articles,
-            settings,
-            in_scope,
-            rebuild,
-            dry_run,
-            remove_missing,
-            index,
-            embedder,
-            roots,
-            on_written,
-        )
-
-
-def _sync(
-    articles,
-    settings,
-    in_scope,
-    rebuild,
-    dry_run,
-    remove_missing,
-    index,
-    embedder,
-    roots,
-    on_written,
-):
-    served = index or Index(settings)  # what readers use while this run writes
-    index = served
-    try:
-        if not dry_run:
-            served.drop_abandoned()  # generations of killed rebuilds
-            if rebuild:  # build a new generation aside; readers keep the old one until done
-                index = served.aside()
-            index.hold()  # side indexes keep their writers for the run
+    lock = nullcontext() if dry_run else writer_lock(settings, wait=wait, on_wait=on_wait)
+    with lock, _generation(settings, index, rebuild, dry_run) as (served, target):
         return _write(
             articles,
             settings,
@@ -350,13 +305,29 @@ def _sync(
             dry_run,
             remove_missing,
             served,
-            index,
+            target,
             embedder,
             roots,
             on_written,
         )
-    finally:  # side indexes release their writers (e.g. for the next process's ingest)
-        index.close()
+
+
+@contextmanager
+def _generation(settings: Settings, index: Index | None, rebuild: bool, dry_run: bool):
+    """(served, target): the index readers use while this run writes, and the one it
+    writes (a new generation aside for a rebuild); side indexes keep their writers for the
+    run and release them at its end (e.g. for the next process's ingest)."""
+    served = index or Index(settings)
+    target = served
+    try:
+        if not dry_run:
+            served.drop_abandoned()  # generations of killed rebuilds
+            if rebuild:  # build a new generation aside; readers keep the old one until done
+                target = served.aside()
+            target.hold()
+        yield served, target
+    finally:
+        target.close()
         served.close()
 
 
