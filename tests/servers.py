@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Callable
@@ -46,6 +47,33 @@ def wait_until_up(
         time.sleep(0.3)
     stop(proc)
     pytest.fail(f"{name} did not come up within {timeout:.0f} s:\n{_tail(log)}")
+
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+
+
+def start_app(
+    cwd: Path, env: dict, log: Path, *options: str, timeout: float = 60
+) -> tuple[subprocess.Popen, str]:
+    """`streamlit run app.py` headless on a free 127.0.0.1 port, up and healthy: (process,
+    URL). `options` are further Streamlit options; the output goes to `log`."""
+    port = free_port()
+    with Path(log).open("w") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable, "-m", "streamlit", "run", str(APP),
+                "--server.address", "127.0.0.1", "--server.port", str(port),
+                "--server.headless", "true", "--browser.gatherUsageStats", "false",
+                "--client.toolbarMode", "minimal", *options,
+            ],
+            cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    wait_until_up(
+        proc, f"{url}/_stcore/health", name="streamlit", log=Path(log), timeout=timeout,
+        ready=lambda body: body.strip() == b"ok",
+    )  # fmt: skip
+    return proc, url
 
 
 def stop(proc: subprocess.Popen, timeout: float = 15) -> None:

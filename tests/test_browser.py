@@ -16,14 +16,12 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import PROJECT_ROOT, SAMPLE_CORPUS
-from tests.servers import free_port, stop, wait_until_up
+from tests.servers import start_app, stop
 from tests.test_app import HOSTILE_QUESTION, PESKOW_QUESTION, ui_index_dir  # noqa: F401
 
 pytestmark = [pytest.mark.slow, pytest.mark.server, pytest.mark.browser]
@@ -96,7 +94,6 @@ def chromium() -> str:
 @pytest.fixture(scope="module")
 def app_url(ui_index_dir, tmp_path_factory):  # noqa: F811 - the imported fixture
     """`streamlit run app.py` on a free local port, against the test index."""
-    port = free_port()
     workdir = tmp_path_factory.mktemp("app-cwd")  # no developer .env is read from here
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     env.update(
@@ -107,24 +104,10 @@ def app_url(ui_index_dir, tmp_path_factory):  # noqa: F811 - the imported fixtur
         TRANSFORMERS_OFFLINE="1",
         PYTHONPATH=str(PROJECT_ROOT),
     )
-    log = (tmp_path_factory.mktemp("app-log") / "streamlit.log").open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "app.py"),
-            "--server.address", "127.0.0.1", "--server.port", str(port),
-            "--server.headless", "true", "--browser.gatherUsageStats", "false",
-            "--client.toolbarMode", "minimal",
-        ],
-        cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    wait_until_up(
-        proc, f"{url}/_stcore/health", name="streamlit", log=Path(log.name),
-        ready=lambda body: body.strip() == b"ok",
-    )  # fmt: skip
+    log = tmp_path_factory.mktemp("app-log") / "streamlit.log"
+    proc, url = start_app(workdir, env, log)
     yield url
     stop(proc)
-    log.close()
 
 
 @pytest.fixture(scope="module")

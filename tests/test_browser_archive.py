@@ -23,7 +23,7 @@ from playwright.sync_api import expect
 
 from desk.archive import _widget_id
 from tests.conftest import PROJECT_ROOT
-from tests.servers import free_port, stop, wait_until_up
+from tests.servers import start_app, stop
 from tests.test_browser import ARTIFACTS, browser, chromium, save_small_png  # noqa: F401
 from tests.test_ingest import article_file
 
@@ -71,23 +71,7 @@ def live_app(tmp_path):
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     env = {**env, "RAG_CORPUS_DIR": "corpus"}  # as the app's users set it: relative
-    port = free_port()
-    log_path = tmp_path / "streamlit.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "app.py"),
-                "--server.address", "127.0.0.1", "--server.port", str(port),
-                "--server.headless", "true", "--browser.gatherUsageStats", "false",
-                "--client.toolbarMode", "minimal",
-            ],
-            cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    wait_until_up(
-        proc, f"{url}/_stcore/health", name="streamlit", log=log_path, timeout=180,
-        ready=lambda body: body.strip() == b"ok",
-    )  # fmt: skip
+    proc, url = start_app(tmp_path, env, tmp_path / "streamlit.log", timeout=180)
     yield url, {**env, "RAG_CORPUS_DIR": str(corpus)}, corpus
     stop(proc)
 

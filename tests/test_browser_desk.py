@@ -17,14 +17,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import PROJECT_ROOT, SAMPLE_CORPUS
-from tests.servers import free_port, stop, wait_until_up
+from tests.servers import start_app, stop
 from tests.test_browser import (  # noqa: F401 - fixtures
     ARTIFACTS,
     LIVE_JS,
@@ -74,7 +72,6 @@ def desk_index_dir(tmp_path_factory, embedder):
 @pytest.fixture(scope="module")
 def desk_url(desk_index_dir, tmp_path_factory):
     """`streamlit run app.py` on a free local port, against the desk index."""
-    port = free_port()
     workdir = tmp_path_factory.mktemp("desk-cwd")  # no developer .env is read from here
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     env.update(
@@ -85,24 +82,10 @@ def desk_url(desk_index_dir, tmp_path_factory):
         TRANSFORMERS_OFFLINE="1",
         PYTHONPATH=str(PROJECT_ROOT),
     )
-    log = (tmp_path_factory.mktemp("desk-log") / "streamlit.log").open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "app.py"),
-            "--server.address", "127.0.0.1", "--server.port", str(port),
-            "--server.headless", "true", "--browser.gatherUsageStats", "false",
-            "--client.toolbarMode", "minimal", "--server.fileWatcherType", "none",
-        ],
-        cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    wait_until_up(
-        proc, f"{url}/_stcore/health", name="streamlit", log=Path(log.name),
-        ready=lambda body: body.strip() == b"ok",
-    )  # fmt: skip
+    log = tmp_path_factory.mktemp("desk-log") / "streamlit.log"
+    proc, url = start_app(workdir, env, log, "--server.fileWatcherType", "none")
     yield url
     stop(proc)
-    log.close()
 
 
 def open_desk(browser, url: str, *, locale="en-US", viewport=None, mobile=False, path=""):  # noqa: F811

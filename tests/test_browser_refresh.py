@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PROJECT_ROOT
-from tests.servers import free_port, stop, wait_until_up
+from tests.servers import start_app, stop
 from tests.test_browser import ARTIFACTS, ask, browser, chromium, last_answer  # noqa: F401
 from tests.test_concurrency import FIRE, TRAM, TRAM_NEW, ZOO
 from tests.test_ingest import article_file
@@ -61,23 +61,7 @@ def live_app(tmp_path):
     article_file(corpus, "fire.txt", "2025-09-07", FIRE)
     env = _env(tmp_path / "idx", corpus)
     _ingest(env)
-    port = free_port()
-    log_path = tmp_path / "streamlit.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "app.py"),
-                "--server.address", "127.0.0.1", "--server.port", str(port),
-                "--server.headless", "true", "--browser.gatherUsageStats", "false",
-                "--client.toolbarMode", "minimal",
-            ],
-            cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    wait_until_up(
-        proc, f"{url}/_stcore/health", name="streamlit", log=log_path,
-        ready=lambda body: body.strip() == b"ok",
-    )  # fmt: skip
+    proc, url = start_app(tmp_path, env, tmp_path / "streamlit.log")
     yield url, env, corpus
     stop(proc)
 
