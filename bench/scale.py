@@ -6,6 +6,8 @@
 
 A build is resumable: its folder records how far it got (`scale-build.json`), a killed
 build continues with `--reuse`, and `--partial` measures an unfinished one as it is.
+Ctrl-C or SIGTERM stops a build after the batch being written, with the index consistent
+(a second one stops at once; the next ingest then repairs what was half-written).
 
 What it builds (once; `--index DIR --reuse` keeps it and measures it again):
 - the 240 German XQuAD paragraphs, ingested for real (`ingest.pipeline.sync_articles`,
@@ -15,7 +17,9 @@ What it builds (once; `--index DIR --reuse` keeps it and measures it again):
   articles of realistic length (log-normal, median ~20 sentences), titled, dated
   2015-2025, spread over six outlets, chunked by the product's `ingest.chunk`, written
   by `rag.store.Index.write_articles` (so every side index, e.g. the keyword index, is
-  written as in a real ingest).
+  written as in a real ingest). A second process makes the articles and runs the
+  statement extraction (half the build's CPU) a batch or two ahead of the writing one
+  (`StatementIndex.use_extracted`); the index is the same as with extraction in place.
 
 Shortcut, said in the output: the synthetic chunks' vectors are *simulated* (and so are
 those of their statements, which the statement index embeds), because
@@ -286,10 +290,132 @@ def chunk_known_sentences(text: str, spans, settings):
         chunking.sentence_spans = segment
 
 
+def make_items(archive: Archive, settings, start: int, done: int, n_chunks: int):
+    """The synthetic articles from `start` on (`done` chunks written before them), in
+    batches of ARTICLES_PER_WRITE, as `Index.write_articles` takes them; yields
+    (items, next article, chunks done after the batch). The last article is cut so that
+    the index ends at exactly `n_chunks`."""
+    from ingest.clean import text_hash
+    from ingest.pipeline import version_hash
+
+    i = start
+    while done < n_chunks:
+        items = []
+        while done < n_chunks and len(items) < ARTICLES_PER_WRITE:
+            article, sentence_spans, section, art_rng = archive.article(i)
+            spans = chunk_known_sentences(article.text, sentence_spans, settings)
+            spans = spans[: n_chunks - done]
+            if spans[-1][1] < len(article.text):
+                article = replace(article, text=article.text[: spans[-1][1]])
+            vecs = archive.vectors(section, len(spans), art_rng)
+            version = version_hash(article, settings)
+            items.append((article, version, spans, vecs, text_hash(article.text)))
+            done += len(spans)
+            i += 1
+        yield items, i, done
+
+
+def produce(out, data: str, index_dir: str, seed: int, start: int, done0: int, n_chunks: int):
+    """The build's second process: makes the batches (`make_items`) and extracts their
+    statements with the statement index's own extractor, ahead of the writing process
+    (`StatementIndex.use_extracted`), so that extraction (about half the build's CPU)
+    runs beside the Chroma and Tantivy writes. Puts ("batch", items, statements by text,
+    next article, chunks done), then ("end",), or ("error", traceback) on `out`."""
+    import signal
+    import traceback
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the writing process's to handle
+    try:
+        from rag.quotes.store import default_extractor
+
+        extract = default_extractor()
+        gnad = read_gnad(Path(data))
+        say(f"segmenting {len(gnad)} 10kGNAD articles into the sentence pool")
+        pool = sentence_pool(gnad)
+        centres, centre_section = real_centres(Path(index_dir), gnad, seed)  # kept: loaded
+        archive = Archive(pool, centres, centre_section, seed)
+        settings = settings_for(Path(index_dir))
+        for items, i, done in make_items(archive, settings, start, done0, n_chunks):
+            extracted = {}
+            for article, *_ in items:
+                with contextlib.suppress(Exception):  # the writer extracts again and logs it
+                    extracted[article.text] = extract(article.text)
+            out.put(("batch", items, extracted, i, done))
+        out.put(("end",))
+    except BaseException:  # noqa: BLE001 - reported to the writing process
+        out.put(("error", traceback.format_exc()))
+
+
+@contextlib.contextmanager
+def _producer(data: Path, index_dir: Path, manifest: dict, n_chunks: int):
+    """Run `produce` in a fresh process (two batches ahead at most); yields its batches.
+    A producer that dies is an error here, never a hang."""
+    import multiprocessing as mp
+    import queue
+
+    ctx = mp.get_context("spawn")  # this process already runs Chroma's and ONNX's threads
+    out = ctx.Queue(maxsize=2)
+    proc = ctx.Process(
+        target=produce,
+        args=(
+            out,
+            str(data),
+            str(index_dir),
+            manifest["seed"],
+            manifest["articles_done"],
+            manifest["chunks_done"],
+            n_chunks,
+        ),
+        daemon=True,
+    )
+    proc.start()
+
+    def batches():
+        while True:
+            try:
+                msg = out.get(timeout=5)
+            except queue.Empty:
+                if not proc.is_alive():
+                    raise BenchError(
+                        f"the article producer process died (exit {proc.exitcode})"
+                    ) from None
+                continue
+            if msg[0] == "end":
+                return
+            if msg[0] == "error":
+                raise BenchError(f"making the synthetic articles failed:\n{msg[1]}")
+            yield msg[1:]
+
+    try:
+        yield batches()
+    finally:
+        if proc.is_alive():
+            proc.terminate()
+        proc.join(timeout=10)
+
+
+class _StopRequest:
+    """Ctrl-C or SIGTERM during the build: finish the batch being written, leave the
+    index consistent (manifest saved, dirty mark cleared) and stop; a second one stops
+    at once."""
+
+    def __init__(self) -> None:
+        import signal
+
+        self.requested = False
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._handle)
+
+    def _handle(self, signum, _frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        say("stopping after the batch being written (again to stop at once)")
+
+
 def build(index_dir: Path, n_chunks: int, data: Path, seed: int) -> dict:
     """Build (or continue building) the index; returns the finished manifest."""
-    from ingest.clean import text_hash
-    from ingest.pipeline import sync_articles, version_hash
+    from ingest.pipeline import sync_articles
     from rag.embeddings import Embedder
     from rag.lock import writer_lock
     from rag.store import Index
@@ -316,33 +442,23 @@ def build(index_dir: Path, n_chunks: int, data: Path, seed: int) -> dict:
         manifest["gold_chunks"] = Index(settings).chunks.count()
         manifest["chunks_done"] = manifest["gold_chunks"]
         _write_manifest(manifest_path, manifest)
-    gnad = read_gnad(data)
-    say(f"segmenting {len(gnad)} 10kGNAD articles into the sentence pool")
-    pool = sentence_pool(gnad)
-    centres, centre_section = real_centres(index_dir, gnad, seed, embedder)
-    archive = Archive(pool, centres, centre_section, seed)
+    centres = real_centres(index_dir, read_gnad(data), seed, embedder)[0]
     embed = simulated_embed(centres)
 
     index = Index(settings)
+    statements = index.side("statements")
     i, done = manifest["articles_done"], manifest["chunks_done"]
     say(f"writing {n_chunks - done:,} synthetic chunks with SIMULATED vectors (near real centres)")
+    say("  (articles made and their statements extracted in a second process, ahead)")
     t0, done0 = time.perf_counter(), done
     manifest["build_s"] = round(manifest["build_s"] + t0 - started, 1)  # the setup so far
     t = t0
-    with writer_lock(settings):
-        while done < n_chunks:
-            items = []
-            while done < n_chunks and len(items) < ARTICLES_PER_WRITE:
-                article, sentence_spans, section, art_rng = archive.article(i)
-                spans = chunk_known_sentences(article.text, sentence_spans, settings)
-                spans = spans[: n_chunks - done]  # the last article ends at exactly N
-                if spans[-1][1] < len(article.text):
-                    article = replace(article, text=article.text[: spans[-1][1]])
-                vecs = archive.vectors(section, len(spans), art_rng)
-                version = version_hash(article, settings)
-                items.append((article, version, spans, vecs, text_hash(article.text)))
-                done += len(spans)
-                i += 1
+    stop = _StopRequest()
+    producer = _producer(data, index_dir, manifest, n_chunks)
+    with writer_lock(settings), producer as batches:
+        for items, extracted, i, done in batches:
+            if statements is not None:
+                statements.use_extracted(extracted)
             index.write_articles(items, embed=embed)
             now = time.perf_counter()
             manifest.update(
@@ -356,7 +472,14 @@ def build(index_dir: Path, n_chunks: int, data: Path, seed: int) -> dict:
                 f"  {done:,} / {n_chunks:,} chunks ({i:,} articles), {rate:,.0f} chunks/s, "
                 f"ETA {eta / 60:.1f} min"
             )
-        index.mark_refreshed()
+            if stop.requested:
+                break
+        index.mark_refreshed()  # every write above finished: the index is consistent
+    if stop.requested and done < n_chunks:
+        raise BenchError(
+            f"stopped at {done:,} chunks, the index consistent; continue with --reuse, or "
+            "measure it as it is with --reuse --partial"
+        )
     manifest["complete"] = True
     manifest["build_peak_rss_mb"] = round(peak_rss_mb())
     _write_manifest(manifest_path, manifest)

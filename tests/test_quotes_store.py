@@ -157,6 +157,23 @@ def test_rewriting_a_version_replaces_its_statements(sample, embedder):
     assert len(store.collection().get(where={ROW: MARKER})["ids"]) == 1
 
 
+def test_statements_extracted_ahead_are_taken_once_instead_of_extracting(sample, embedder):
+    index, article, version = sample
+    calls = []
+
+    def extractor(text):
+        calls.append(text)
+        return hand_extractor(text)
+
+    store = StatementIndex(index, extractor=extractor)
+    store.use_extracted({article.text: hand_extractor(article.text)[:1]})
+    item = version_of(article, version)
+    store.write([item], embedder.encode_passages)
+    assert calls == [] and len(store.rows()) == 1  # what was extracted ahead, as given
+    store.write([item], embedder.encode_passages)  # taken once: now extracted here
+    assert calls == [article.text] and len(store.rows()) == len(SAMPLE)
+
+
 def test_an_article_without_statements_is_complete(sample, embedder):
     index, article, version = sample
     store = StatementIndex(index, extractor=lambda text: [])

@@ -68,11 +68,43 @@ def test_small_run_builds_measures_and_can_measure_its_build_again(data_dir, tmp
     assert (stats["chunks"], stats["incomplete_articles"]) == (2000, 0)
     assert stats["articles"] == result["articles"]
 
+    assert_statements_as_extracted_in_place(kept)
+
     again = bench(*small, "--index", str(kept), "--reuse", data=data_dir)
     assert again.returncode == 0, again.stderr
     second = json.loads(again.stdout)
     assert second["reused_build"] is True and second["chunks"] == 2000
     assert second["build_s"] == result["build_s"]  # nothing was built again
+
+
+def assert_statements_as_extracted_in_place(index_dir) -> None:
+    """The build extracts statements in a second process, ahead of the writes: what it
+    stored must be exactly what the statement index writes when it extracts itself."""
+    from rag import schema
+    from rag.quotes.extract import extract
+    from rag.quotes.store import ROW, STATEMENT, StatementIndex, statement_rows
+    from rag.settings import Settings
+    from rag.sidecar import ArticleVersion
+    from rag.store import Index
+
+    index = Index(Settings(_env_file=None, index_dir=index_dir))
+    statements = StatementIndex(index)
+    records = index.records()
+    synthetic = sorted(aid for aid in records if aid.startswith("archiv-"))
+    assert len(synthetic) > 100
+    stored_any = 0
+    for aid in synthetic[:: len(synthetic) // 60]:
+        article, version = index.get_article(aid), records[aid].version
+        item = ArticleVersion(article, version, chunk_ids=(), spans=())
+        ids, texts, metas = statement_rows(item, extract(article.text))
+        got = statements.collection(create=False).get(
+            where={"$and": [{schema.ARTICLE_ID: aid}, {ROW: STATEMENT}]},
+            include=["documents", "metadatas"],
+        )
+        stored = sorted(zip(got["ids"], got["documents"], got["metadatas"], strict=True))
+        assert stored == sorted(zip(ids, texts, metas, strict=True)), aid
+        stored_any += len(stored)
+    assert stored_any > 0  # the sample had statements to compare
 
 
 @pytest.mark.parametrize(

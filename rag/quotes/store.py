@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -128,7 +128,8 @@ def _is_name(mention: str) -> bool:
     )
 
 
-def _default_extractor() -> Extractor:
+def default_extractor() -> Extractor:
+    """The rules of rag.quotes.extract: what `StatementIndex` extracts with by default."""
     from rag.quotes.extract import extract
 
     return extract
@@ -270,6 +271,7 @@ class StatementIndex:
     def __init__(self, index, extractor: Extractor | None = None) -> None:
         self.index = index
         self._extractor = extractor
+        self._ahead: dict[str, list[Statement]] = {}  # see `use_extracted`
         self._handle = None  # (client, collection name, collection)
 
     # --- the collection ----------------------------------------------------------------
@@ -295,9 +297,18 @@ class StatementIndex:
         return col
 
     def extract(self, text: str) -> list[Statement]:
+        ahead = self._ahead.pop(text, None)
+        if ahead is not None:
+            return ahead
         if self._extractor is None:
-            self._extractor = _default_extractor()
+            self._extractor = default_extractor()
         return self._extractor(text)
+
+    def use_extracted(self, found: Mapping[str, list[Statement]]) -> None:
+        """Statements of these texts, extracted ahead of time by this index's extractor
+        (e.g. in another process while this one writes: bench/scale.py); the next
+        `write()` of such a text takes them instead of extracting again, once."""
+        self._ahead.update(found)
 
     # --- rag.sidecar.Sidecar -------------------------------------------------------------
     def write(self, items: Sequence[ArticleVersion], embed: Embed | None) -> None:
