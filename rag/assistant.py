@@ -302,8 +302,8 @@ class Assistant:
     def _llm_sources(self, standalone: str, passages):
         """The passages of the articles that carry the answer, best first; all of them
         when no sentence fits (the LLM then says the sources do not contain it)."""
-        scale = self.calibration.relative_cutoff / calibration.E5.relative_cutoff
-        found = self._extract(standalone, passages, source_gap=LLM_SOURCE_GAP * scale)
+        gap = LLM_SOURCE_GAP * self.calibration.spread
+        found = self._extract(standalone, passages, source_gap=gap)
         if not found.found:
             return passages
         keep = set(found.articles)

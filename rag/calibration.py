@@ -33,6 +33,9 @@ class Calibration:
     relative_cutoff: float
     anchor_weight: float
     support_threshold: float
+    # How much wider than e5's this model's cosine spread is: gaps measured on e5's
+    # scale (which sources an answer cites) are multiplied by it.
+    spread: float = 1.0
 
 
 # multilingual-e5-small (the default), measured on XQuAD with 10kGNAD distractors.
@@ -42,7 +45,7 @@ E5 = Calibration(
     sentence_keyword_weight=0.1,
     cosine_alone=0.80,
     no_answer=0.8,
-    relative_cutoff=0.075,
+    relative_cutoff=0.1,
     anchor_weight=0.0,
     support_threshold=0.85,
 )
@@ -58,6 +61,7 @@ MINILM = Calibration(
     relative_cutoff=0.3,
     anchor_weight=0.5,
     support_threshold=0.60,
+    spread=4.0,  # its sentence cut-off, 0.3, was e5's 0.075 scaled by 4
 )
 
 DEFAULT = E5
