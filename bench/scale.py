@@ -103,7 +103,13 @@ def say(message: str) -> None:
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident memory so far (Linux reports KiB)."""
+    """This process's peak resident memory so far, in MB: Linux's VmHWM, which starts
+    afresh with the program (`ru_maxrss` carries a parent's peak across fork and exec, so
+    a worker started by a large build would report the build's), else `ru_maxrss`."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
