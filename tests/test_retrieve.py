@@ -225,6 +225,19 @@ def test_empty_index_returns_nothing(make_settings, embedder):
     assert Retriever(settings, Index(settings), embedder).search("Peskow") == []
 
 
+def test_search_does_not_count_the_archive(retriever, monkeypatch):
+    """A row count scans the whole chunk collection: at a million chunks it was more than
+    half of each search's time. Searching must not need one."""
+    from chromadb.api.models.Collection import Collection
+
+    def counted(self):
+        raise AssertionError(f"search counted the rows of {self.name}")
+
+    monkeypatch.setattr(Collection, "count", counted)
+    hits = retriever.search("Was sagte Peskow über NATO-Truppen?", k=3)
+    assert hits and hits[0].article_id == "kreml.txt"
+
+
 def test_unloadable_reranker_warns_once_and_search_goes_on(retriever, tmp_path):
     settings = retriever.settings.model_copy(
         update={"reranker_model": str(tmp_path / "no-such-cross-encoder")}
