@@ -31,7 +31,7 @@ from pathlib import Path
 from ingest.chunk import chunk_spans, token_fits
 from ingest.clean import text_hash
 from ingest.readers import Problem, ReadOptions, read_file, stored_path, unescape_name, walk
-from rag import schema
+from rag import calibration, schema, sentences
 from rag.settings import Settings
 from rag.store import ArticleRecord, Index, incomplete
 
@@ -40,8 +40,9 @@ from rag.store import ArticleRecord, Index, incomplete
 _BATCHES_PER_WRITE = 8
 
 # Bump when what is embedded for a chunk changes (rag.embeddings.passage_for_embedding)
-# or how chunks are cut (ingest.chunk; 2: chunks fit the model's token window).
-_EMBEDDED_TEXT_VERSION = 2
+# or how chunks are cut (ingest.chunk; 2: chunks fit the model's token window; 3: the
+# sentence vectors stored with each chunk, rag.sentences).
+_EMBEDDED_TEXT_VERSION = 3
 
 Progress = Callable[[int, int, str], None]  # (files done, files total, current file)
 Written = Callable[[int], None]  # chunks written so far in this run, after each batch
@@ -156,6 +157,17 @@ class _Writer:
         """Passage vectors for side indexes that store their own (loads the model once)."""
         return self.model().encode_passages(texts)
 
+    def _sentence_vectors(self, chunk_texts: list[str]) -> list[str]:
+        """Each chunk's sentence vectors, packed for its metadata (rag.sentences)."""
+        per_chunk = [sentences.sentence_texts(t) for t in chunk_texts]
+        flat = [s for group in per_chunk for s in group]
+        vectors = self.embedder.encode_passages(flat)
+        packed, row = [], 0
+        for group in per_chunk:
+            packed.append(sentences.pack(vectors[row : row + len(group)]))
+            row += len(group)
+        return packed
+
     def flush(self) -> None:
         if not self.pending:
             return
@@ -170,16 +182,18 @@ class _Writer:
         ]
         vectors = self.embedder.encode_passages(texts)
         tokens = [self.embedder.passage_tokens(t) for t in texts]  # what the model saw
+        per_chunk = [
+            {schema.TOKENS: t, schema.TRUNCATED: t > self.embedder.max_tokens} for t in tokens
+        ]
+        if calibration.for_model(embedder.model_id).sentence_weight:
+            chunk_texts = [p.article.text[s:e] for p in self.pending for s, e in p.spans]
+            for m, packed in zip(per_chunk, self._sentence_vectors(chunk_texts), strict=True):
+                m[schema.SENTENCE_VECTORS] = packed
         items, meta, row = [], [], 0
         for p in self.pending:
             n = len(p.spans)
             items.append((p.article, p.version, p.spans, vectors[row : row + n], p.text_hash))
-            meta.append(
-                [
-                    {schema.TOKENS: t, schema.TRUNCATED: t > self.embedder.max_tokens}
-                    for t in tokens[row : row + n]
-                ]
-            )
+            meta.append(per_chunk[row : row + n])
             row += n
         self.summary.chunks_written += self.index.write_articles(
             items, chunk_meta=meta, embed=self.embed

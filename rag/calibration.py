@@ -11,7 +11,10 @@ for it with `bench/fusion.py` and `bench/thresholds.py` (docs/benchmarks.md):
   which a sentence counts without sharing a word, the no-answer threshold and the
   distance from the best sentence within which sentences are quoted (`rag.extractive`);
 - the citation check: the weight of shared names and numbers and the support threshold
-  (`rag.citations`).
+  (`rag.citations`);
+- the weight of a passage's best sentence when search re-ranks its best passages
+  (`rag.sentences`; measured for e5 only, so off for MiniLM, whose ingest then stores
+  no sentence vectors).
 
 Shortcut: a model without its own measured set gets the default model's numbers.
 """
@@ -36,6 +39,7 @@ class Calibration:
     # How much wider than e5's this model's cosine spread is: gaps measured on e5's
     # scale (which sources an answer cites) are multiplied by it.
     spread: float = 1.0
+    sentence_weight: float = 0.0  # search's best-sentence signal (rag.sentences); 0 = off
 
 
 # multilingual-e5-small (the default), measured on XQuAD with 10kGNAD distractors.
@@ -48,6 +52,7 @@ E5 = Calibration(
     relative_cutoff=0.1,
     anchor_weight=0.0,
     support_threshold=0.85,
+    sentence_weight=1.0,
 )
 
 # all-MiniLM-L6-v2: the answer and citation numbers it was first tuned with; the fusion

@@ -21,7 +21,12 @@ Flow of `Retriever.search`:
    moment ago is dropped;
 5. the two are standardised within the pool and added, BM25 with a per-query weight
    (see `rag.fusion`);
-6. an optional cross-encoder reorders the best few; near-duplicates are collapsed.
+6. near-duplicates are collapsed, and the best SENTENCE_DEPTH passages are re-ranked by
+   adding how well their best sentence matches the question (`rag.sentences`: vectors
+   stored with each chunk at ingest), both standardised among them, the sentence signal
+   with the model's `sentence_weight`; chunks stored without sentence vectors keep their
+   place (an index from before them ranks as without this step); a configured
+   cross-encoder (`RAG_RERANKER_MODEL`) reorders instead.
 
 Shortcuts: the candidate pool is a fixed number per signal (`CANDIDATES`), which bounds
 latency; a passage ranked below it by both signals is never seen. Candidates dropped as
@@ -37,7 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag import calibration, fusion, schema
+from rag import calibration, fusion, schema, sentences
 from rag.embeddings import Embedder
 from rag.errors import UserError
 from rag.keyword import tokenize
@@ -52,6 +57,7 @@ OVERSAMPLE = 1.5
 MAX_UNFILTERED = 3000
 MAX_DAYS = 4000  # a longer list of days goes to Chroma as a range instead
 SIGNALS = ("dense", "bm25")
+SENTENCE_DEPTH = 30  # passages re-ranked by their best sentence (bench/sentence_rerank.py)
 
 
 # How the user names the date bounds (CLI options, the app's date fields), for messages.
@@ -136,6 +142,14 @@ def _article_and_version(chunk_id: str) -> tuple[str, str]:
     return article_id, rest.rpartition("-")[0]
 
 
+def _add_sentence(p: Passage, meta: Mapping, qvec: np.ndarray) -> None:
+    """The cosine of the passage's best sentence as `scores["sentence"]`, when the chunk
+    was stored with sentence vectors."""
+    best = sentences.best_cosine(meta.get(schema.SENTENCE_VECTORS), qvec)
+    if best is not None:
+        p.scores["sentence"] = best
+
+
 class Retriever:
     """Hybrid dense + BM25 retrieval over one Index."""
 
@@ -215,7 +229,26 @@ class Retriever:
         ranked = sorted(pool.values(), key=lambda p: (-p.score, p.chunk_id))
         if self._reranker is not None:
             ranked = self._reranker.rerank(query, ranked)
+        elif self.calibration.sentence_weight and self.signals == SIGNALS:
+            best = fusion.collapse_duplicates(ranked, max(k, SENTENCE_DEPTH))
+            return self._by_sentence(best)[:k]
         return fusion.collapse_duplicates(ranked, k)
+
+    def _by_sentence(self, passages: list[Passage]) -> list[Passage]:
+        """The passages re-ranked by z(fused) + sentence_weight x z(best sentence's cosine)
+        among them; unchanged when none has sentence vectors. A passage stored without
+        them counts with its chunk's cosine."""
+        if not any("sentence" in p.scores for p in passages):
+            return passages
+        fused = fusion.standardise(np.array([p.scores["fused"] for p in passages]))
+        best = fusion.standardise(
+            np.array([p.scores.get("sentence", p.scores["dense"]) for p in passages])
+        )
+        combined = fused + self.calibration.sentence_weight * best
+        for p, score in zip(passages, combined, strict=True):
+            p.score = float(score)
+        order = np.argsort(-combined, kind="stable")
+        return [passages[i] for i in order]
 
     # --- signals -------------------------------------------------------------------
     def _dense(self, qvec: np.ndarray, filters: Filters, pool: dict[str, Passage]) -> None:
@@ -230,11 +263,11 @@ class Retriever:
         CANDIDATES, goes to Chroma with the dates as the list of days that have articles.
         """
         if not filters.active:
-            self._add_dense(self._query(qvec, CANDIDATES, None), pool)
+            self._add_dense(self._query(qvec, CANDIDATES, None), pool, qvec)
             return
         plan = self._filter_plan(filters)
         if plan is None:
-            self._add_dense(self._query(qvec, CANDIDATES, filters.where()), pool)
+            self._add_dense(self._query(qvec, CANDIDATES, filters.where()), pool, qvec)
             return
         share, days = plan
         if share <= 0:  # the article table says nothing is inside the filters
@@ -243,10 +276,10 @@ class Retriever:
         if wanted <= MAX_UNFILTERED:
             inside = self._nearest_inside(qvec, wanted, filters)
             if inside is not None:
-                self._add_dense(inside, pool)
+                self._add_dense(inside, pool, qvec)
                 return
         where = filters.where_days(days) if days and len(days) <= MAX_DAYS else filters.where()
-        self._add_dense(self._query(qvec, CANDIDATES, where), pool)
+        self._add_dense(self._query(qvec, CANDIDATES, where), pool, qvec)
 
     def _filter_plan(self, filters: Filters) -> tuple[float, list[int]] | None:
         """(share of the chunks inside the filters, the days with such articles; empty
@@ -313,7 +346,7 @@ class Retriever:
         }
 
     @staticmethod
-    def _add_dense(got: dict, pool: dict[str, Passage]) -> None:
+    def _add_dense(got: dict, pool: dict[str, Passage], qvec: np.ndarray) -> None:
         for cid, text, meta, dist in zip(
             got["ids"][0],
             got["documents"][0],
@@ -325,6 +358,7 @@ class Retriever:
                 continue
             p = Passage.from_chroma(cid, text or "", meta)
             p.scores = {"dense": 1.0 - float(dist), "bm25": 0.0}
+            _add_sentence(p, meta, qvec)
             pool[cid] = p
 
     def _add_keyword(
@@ -367,6 +401,7 @@ class Retriever:
                     "dense": dense if "dense" in self.signals else 0.0,
                     "bm25": top[cid],
                 }
+                _add_sentence(p, meta, qvec)
                 pool[cid] = p
         return weight, hits[0].score
 

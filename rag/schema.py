@@ -23,6 +23,7 @@ START = "start"  # character offsets of the chunk in the cleaned article text
 END = "end"
 TOKENS = "tokens"  # tokens the embedding model was given for the chunk (before its window)
 TRUNCATED = "truncated"  # True when that exceeded the model's window (the end was cut off)
+SENTENCE_VECTORS = "sentence_vectors"  # the chunk's sentences' vectors (rag.sentences.pack)
 
 
 def chunk_id(article_id: str, version: str, index: int) -> str:
