@@ -69,8 +69,10 @@ def test_is_a_langchain_retriever_returning_documents_with_provenance_and_scores
     meta = top.metadata
     assert meta["article_id"] == SAMPLE.name and meta["date"] == "2025-09-05"
     assert {"title", "source", "url", "chunk_id", "start", "end", "score"} <= set(meta)
-    assert {"score_dense", "score_bm25", "score_fused"} <= set(meta)
-    assert meta["score"] == meta["score_fused"] and top.id == meta["chunk_id"]
+    assert {"score_dense", "score_bm25", "score_fused", "score_sentence"} <= set(meta)
+    assert top.id == meta["chunk_id"]
+    scores = [d.metadata["score"] for d in docs]  # the final ranking: fused + best sentence
+    assert scores == sorted(scores, reverse=True)
     article = Index(retriever.retriever.settings).get_article(meta["article_id"])
     assert article.text[meta["start"] : meta["end"]] == top.page_content  # exact offsets
 
