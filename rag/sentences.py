@@ -16,6 +16,7 @@ reads anyway. About 2.9 KB per 800-character chunk (5–6 sentences of 384 dimen
 from __future__ import annotations
 
 import base64
+
 import numpy as np
 
 from rag.text import sentence_spans
@@ -49,8 +50,7 @@ def pack(vectors: np.ndarray) -> str:
     scale[scale == 0] = 1.0
     quantised = np.clip(np.rint(rows / scale), -127, 127).astype(np.int8)
     parts = [
-        s.astype(_SCALE).tobytes() + q.tobytes()
-        for s, q in zip(scale, quantised, strict=True)
+        s.astype(_SCALE).tobytes() + q.tobytes() for s, q in zip(scale, quantised, strict=True)
     ]
     return base64.b64encode(b"".join(parts)).decode("ascii")
 
