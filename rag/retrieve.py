@@ -231,11 +231,12 @@ class Retriever:
             ranked = self._reranker.rerank(query, ranked)
         elif self.calibration.sentence_weight and self.signals == SIGNALS:
             best = fusion.collapse_duplicates(ranked, max(k, SENTENCE_DEPTH))
-            return self._by_sentence(best)[:k]
+            return self._by_sentence(best, self.calibration.sentence_weight)[:k]
         return fusion.collapse_duplicates(ranked, k)
 
-    def _by_sentence(self, passages: list[Passage]) -> list[Passage]:
-        """The passages re-ranked by z(fused) + sentence_weight x z(best sentence's cosine)
+    @staticmethod
+    def _by_sentence(passages: list[Passage], weight: float) -> list[Passage]:
+        """The passages re-ranked by z(fused) + weight x z(best sentence's cosine)
         among them; unchanged when none has sentence vectors. A passage stored without
         them counts with its chunk's cosine."""
         if not any("sentence" in p.scores for p in passages):
@@ -244,7 +245,7 @@ class Retriever:
         best = fusion.standardise(
             np.array([p.scores.get("sentence", p.scores["dense"]) for p in passages])
         )
-        combined = fused + self.calibration.sentence_weight * best
+        combined = fused + weight * best
         for p, score in zip(passages, combined, strict=True):
             p.score = float(score)
         order = np.argsort(-combined, kind="stable")

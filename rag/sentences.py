@@ -46,13 +46,11 @@ def pack(vectors: np.ndarray) -> str:
     [[0.6, -0.8, 0.0]]
     """
     rows = np.asarray(vectors, dtype=np.float32)
-    scale = np.abs(rows).max(axis=1, keepdims=True) / 127.0
+    scale = (np.abs(rows).max(axis=1, keepdims=True) / 127.0).astype(_SCALE)
     scale[scale == 0] = 1.0
     quantised = np.clip(np.rint(rows / scale), -127, 127).astype(np.int8)
-    parts = [
-        s.astype(_SCALE).tobytes() + q.tobytes() for s, q in zip(scale, quantised, strict=True)
-    ]
-    return base64.b64encode(b"".join(parts)).decode("ascii")
+    table = np.hstack([scale.view(np.uint8), quantised.view(np.uint8)])
+    return base64.b64encode(table.tobytes()).decode("ascii")
 
 
 def unpack(blob: str, dim: int) -> np.ndarray:

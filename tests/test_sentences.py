@@ -9,6 +9,7 @@ import pytest
 from rag import schema, sentences
 from rag.retrieve import Retriever
 from rag.schema import Article, Passage
+from tests.test_retrieve import _sync
 
 ARTICLES = [
     Article(
@@ -31,16 +32,6 @@ ARTICLES = [
         "Hitze versorgten Sanitäter zahlreiche Läuferinnen und Läufer.",
     ),
 ]
-
-
-def _sync(settings, embedder, articles):
-    from ingest.pipeline import sync_articles
-    from rag.store import Index
-
-    index = Index(settings)
-    summary = sync_articles(lambda _summary: articles, settings, index=index, embedder=embedder)
-    assert not summary.failed, summary
-    return index
 
 
 @pytest.fixture(scope="module")
@@ -108,13 +99,14 @@ def test_a_passage_whose_best_sentence_answers_overtakes_a_slightly_better_chunk
         _passage("b", 0.9, 0.81, 0.90),
         _passage("c", -1.9, 0.70, 0.70),
     ]
-    assert [p.chunk_id for p in retriever._by_sentence(passages)] == ["b", "a", "c"]
+    ranked = retriever._by_sentence(passages, retriever.calibration.sentence_weight)
+    assert [p.chunk_id for p in ranked] == ["b", "a", "c"]
 
 
 def test_an_index_without_sentence_vectors_ranks_as_before(index, embedder):
     retriever = Retriever(index.settings, index, embedder)
     passages = [_passage("a", 1.0, 0.8, None), _passage("b", 0.9, 0.9, None)]
-    ranked = retriever._by_sentence(passages)
+    ranked = retriever._by_sentence(passages, retriever.calibration.sentence_weight)
     assert [p.chunk_id for p in ranked] == ["a", "b"]
     assert [p.score for p in ranked] == [1.0, 0.9]
 
